@@ -1,0 +1,299 @@
+#include "builder/sandbox.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "builder/seccomp_filter.h"
+#include "common/error.h"
+#include "common/fd.h"
+
+namespace slipway::sandbox {
+
+namespace {
+
+volatile sig_atomic_t g_step_pid = 0;
+
+// The child reports over a CLOEXEC pipe: "M<path>\n" for every mount point it
+// had to create, "E<message>\n" if setup failed. EOF without "E" means exec
+// succeeded.
+class Reporter {
+ public:
+  explicit Reporter(int fd) : fd_(fd) {}
+  void created(const std::string& path) { send("M" + path + "\n"); }
+  [[noreturn]] void fail(const std::string& what, int err) {
+    send("E" + what + ": " + strerror(err) + "\n");
+    _exit(126);
+  }
+
+ private:
+  void send(const std::string& s) { (void)!write(fd_, s.data(), s.size()); }
+  int fd_;
+};
+
+// mkdir -p inside the new root, before pivot_root; records what it made.
+void make_dirs(const std::string& root, const std::string& path, Reporter& rep) {
+  std::string cur;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) {
+      cur += "/" + path.substr(i, j - i);
+      std::string full = root + cur;
+      struct stat st {};
+      if (lstat(full.c_str(), &st) != 0) {
+        if (mkdir(full.c_str(), 0755) != 0) rep.fail("mkdir " + cur, errno);
+        rep.created(cur);
+      } else if (!S_ISDIR(st.st_mode)) {
+        // A symlink or file where a mount point must go: refuse rather than
+        // follow it, since a hostile image could point it at the host.
+        rep.fail("mount point " + cur + " is not a directory", ENOTDIR);
+      }
+    }
+    i = j + 1;
+  }
+}
+
+void make_file(const std::string& root, const std::string& path, Reporter& rep) {
+  auto slash = path.rfind('/');
+  make_dirs(root, path.substr(0, slash), rep);
+  std::string full = root + path;
+  struct stat st {};
+  if (lstat(full.c_str(), &st) == 0) {
+    if (S_ISREG(st.st_mode)) return;
+    if (S_ISLNK(st.st_mode) && unlink(full.c_str()) != 0) rep.fail("replace " + path, errno);
+    else if (!S_ISLNK(st.st_mode)) rep.fail("mount point " + path + " is not a file", EINVAL);
+  }
+  int fd = open(full.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) rep.fail("create " + path, errno);
+  close(fd);
+  rep.created(path);
+}
+
+void do_mount(const char* src, const std::string& target, const char* type, unsigned long flags,
+              const char* data, Reporter& rep) {
+  if (mount(src, target.c_str(), type, flags, data) != 0) {
+    rep.fail(std::string("mount ") + (type ? type : "bind") + " on " + target, errno);
+  }
+}
+
+void setup_dev(const std::string& root, Reporter& rep) {
+  std::string dev = root + "/dev";
+  make_dirs(root, "/dev", rep);
+  do_mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k", rep);
+  // Device nodes cannot be made in a user namespace; bind the host's.
+  for (const char* name : {"null", "zero", "full", "random", "urandom", "tty"}) {
+    std::string target = dev + "/" + name;
+    int fd = open(target.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd < 0) rep.fail("create /dev/" + std::string(name), errno);
+    close(fd);
+    std::string src = std::string("/dev/") + name;
+    do_mount(src.c_str(), target, nullptr, MS_BIND, nullptr, rep);
+  }
+  for (const char* d : {"/pts", "/shm", "/mqueue"}) {
+    if (mkdir((dev + d).c_str(), 0755) != 0) rep.fail(std::string("mkdir /dev") + d, errno);
+  }
+  do_mount("devpts", dev + "/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620", rep);
+  do_mount("shm", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", rep);
+  const std::pair<const char*, const char*> links[] = {
+      {"pts/ptmx", "/ptmx"}, {"/proc/self/fd", "/fd"}, {"/proc/self/fd/0", "/stdin"},
+      {"/proc/self/fd/1", "/stdout"}, {"/proc/self/fd/2", "/stderr"}};
+  for (const auto& [target, name] : links) {
+    if (symlink(target, (dev + name).c_str()) != 0) rep.fail(std::string("symlink /dev") + name, errno);
+  }
+}
+
+// Brings up lo in a fresh network namespace so --network=none still has
+// loopback, as Docker's none network does.
+void loopback_up() {
+  UniqueFd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) return;
+  struct ifreq ifr {};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (ioctl(sock.get(), SIOCGIFFLAGS, &ifr) == 0) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    ioctl(sock.get(), SIOCSIFFLAGS, &ifr);
+  }
+}
+
+std::string env_value(const std::vector<std::string>& env, const std::string& key) {
+  for (const auto& kv : env) {
+    if (kv.size() > key.size() && kv.compare(0, key.size(), key) == 0 && kv[key.size()] == '=') {
+      return kv.substr(key.size() + 1);
+    }
+  }
+  return "";
+}
+
+[[noreturn]] void exec_command(const RunSpec& spec, Reporter& rep) {
+  std::vector<char*> argv;
+  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  const std::string& cmd = spec.argv[0];
+  if (cmd.find('/') != std::string::npos) {
+    execve(cmd.c_str(), argv.data(), envp.data());
+    rep.fail("exec " + cmd, errno);
+  }
+  std::string path = env_value(spec.env, "PATH");
+  if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  int err = ENOENT;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find(':', i);
+    if (j == std::string::npos) j = path.size();
+    std::string dir = path.substr(i, j - i);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + cmd;
+    execve(candidate.c_str(), argv.data(), envp.data());
+    if (errno != ENOENT && errno != ENOTDIR) err = errno;
+    i = j + 1;
+  }
+  rep.fail("exec " + cmd + " (not found in PATH " + path + ")", err);
+}
+
+// PID 1 of the step: builds the root, drops to the step's user, execs.
+[[noreturn]] void step_init(const RunSpec& spec, Reporter& rep) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  const std::string& root = spec.rootfs;
+  if (spec.use_overlay) {
+    std::string opts = "lowerdir=";
+    for (size_t i = 0; i < spec.overlay.lowers.size(); ++i) {
+      if (i) opts += ":";
+      opts += spec.overlay.lowers[i];
+    }
+    opts += ",upperdir=" + spec.overlay.upper + ",workdir=" + spec.overlay.work;
+    // redirect_dir and metacopy would store renames and metadata-only copies
+    // as xattrs the differ cannot turn into a layer; userxattr turns both off.
+    opts += spec.overlay.userxattr ? ",userxattr" : ",redirect_dir=off,metacopy=off";
+    do_mount("overlay", root, "overlay", 0, opts.c_str(), rep);
+  } else {
+    do_mount(root.c_str(), root, nullptr, MS_BIND | MS_REC, nullptr, rep);
+  }
+  make_dirs(root, "/proc", rep);
+  do_mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr, rep);
+  setup_dev(root, rep);
+  for (const auto& b : spec.binds) {
+    if (b.is_file) make_file(root, b.target, rep);
+    else make_dirs(root, b.target, rep);
+    do_mount(b.source.c_str(), root + b.target, nullptr, MS_BIND | MS_REC, nullptr, rep);
+    if (b.readonly) {
+      do_mount(nullptr, root + b.target, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr, rep);
+    }
+  }
+  for (const auto& t : spec.tmpfs) {
+    make_dirs(root, t.target, rep);
+    std::string data = t.size ? "size=" + std::to_string(t.size) : "";
+    do_mount("tmpfs", root + t.target, "tmpfs", MS_NOSUID | MS_NODEV, data.c_str(), rep);
+  }
+  make_dirs(root, spec.cwd, rep);
+  // The workdir is part of the image, not a mount point: it stays.
+  if (sethostname(spec.hostname.data(), spec.hostname.size()) != 0) rep.fail("sethostname", errno);
+  if (spec.network_none) loopback_up();
+
+  // pivot_root(".", ".") stacks the old root on top of the new one; the
+  // detach then drops it, with no directory needed inside the image.
+  if (chdir(root.c_str()) != 0) rep.fail("chdir " + root, errno);
+  if (syscall(SYS_pivot_root, ".", ".") != 0) rep.fail("pivot_root", errno);
+  if (umount2(".", MNT_DETACH) != 0) rep.fail("detach old root", errno);
+  if (chdir(spec.cwd.c_str()) != 0) rep.fail("chdir " + spec.cwd, errno);
+
+  if (setgroups(spec.groups.size(), spec.groups.data()) != 0 && !(errno == EPERM && spec.fake_chown)) {
+    rep.fail("setgroups", errno);
+  }
+  if (setresgid(spec.gid, spec.gid, spec.gid) != 0 && !(errno == EINVAL && spec.fake_chown)) {
+    rep.fail("setgid " + std::to_string(spec.gid), errno);
+  }
+  if (setresuid(spec.uid, spec.uid, spec.uid) != 0 && !(errno == EINVAL && spec.fake_chown)) {
+    rep.fail("setuid " + std::to_string(spec.uid), errno);
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) rep.fail("no_new_privs", errno);
+  try {
+    install_seccomp_filter({spec.fake_chown});
+  } catch (const Error& e) {
+    rep.fail(e.what(), EPERM);
+  }
+  exec_command(spec, rep);
+}
+
+}  // namespace
+
+void kill_running_step() {
+  if (g_step_pid > 0) kill(static_cast<pid_t>(g_step_pid), SIGKILL);
+}
+
+RunResult run(const RunSpec& spec) {
+  if (spec.argv.empty()) throw Error("RUN: empty command");
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw sys_error("pipe");
+  UniqueFd rd(fds[0]), wr(fds[1]);
+
+  pid_t pid = fork();
+  if (pid < 0) throw sys_error("fork");
+  if (pid == 0) {
+    rd.reset();
+    Reporter rep(wr.get());
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+    if (spec.network_none) flags |= CLONE_NEWNET;
+    if (unshare(flags) != 0) rep.fail("unshare", errno);
+    // Nothing mounted below may propagate back to the builder's namespace.
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) rep.fail("make mounts private", errno);
+    pid_t init = fork();
+    if (init < 0) rep.fail("fork", errno);
+    if (init == 0) step_init(spec, rep);
+    wr.reset();
+    int status = 0;
+    while (waitpid(init, &status, 0) < 0 && errno == EINTR) {
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  }
+  wr.reset();
+  g_step_pid = pid;
+  RunResult result;
+  std::string buf, error;
+  char chunk[4096];
+  for (;;) {
+    ssize_t n = read(rd.get(), chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<size_t>(n));
+  }
+  size_t start = 0;
+  while (start < buf.size()) {
+    size_t nl = buf.find('\n', start);
+    if (nl == std::string::npos) nl = buf.size();
+    std::string line = buf.substr(start, nl - start);
+    if (!line.empty() && line[0] == 'M') result.created_mountpoints.push_back(line.substr(1));
+    if (!line.empty() && line[0] == 'E') error = line.substr(1);
+    start = nl + 1;
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      g_step_pid = 0;
+      throw sys_error("waitpid");
+    }
+  }
+  g_step_pid = 0;
+  if (!error.empty()) throw Error("setting up the RUN sandbox: " + error);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+}  // namespace slipway::sandbox
