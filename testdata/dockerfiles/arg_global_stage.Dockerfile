@@ -1,0 +1,8 @@
+ARG GO_VERSION=1.22
+# comment between global args
+ARG TARGETOS
+ARG A=1 B
+FROM golang:${GO_VERSION} AS build
+ARG TARGETOS TARGETARCH=amd64
+ARG CGO_ENABLED=0
+RUN echo $TARGETOS

@@ -1,0 +1,5 @@
+FROM alpine
+RUN echo one \
+
+    && echo two
+RUN echo three

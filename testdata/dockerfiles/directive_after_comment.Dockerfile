@@ -1,0 +1,5 @@
+# A comment first
+# escape=`
+FROM alpine
+RUN echo a \
+    b

@@ -1,0 +1,3 @@
+#  SYNTAX = docker/dockerfile:1.7  
+#escape=\
+FROM alpine

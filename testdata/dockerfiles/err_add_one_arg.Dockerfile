@@ -1,0 +1,2 @@
+FROM alpine
+ADD --chown=1 app.tar

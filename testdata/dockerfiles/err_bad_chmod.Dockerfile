@@ -1,0 +1,2 @@
+FROM alpine
+COPY --chmod=0999 a /b

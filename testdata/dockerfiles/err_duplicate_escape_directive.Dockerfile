@@ -1,0 +1,4 @@
+# escape=\
+# check=error=true
+# escape=`
+FROM alpine

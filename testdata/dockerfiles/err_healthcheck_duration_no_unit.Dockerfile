@@ -1,0 +1,2 @@
+FROM alpine
+HEALTHCHECK --start-period=30 CMD true

@@ -1,0 +1,3 @@
+# comment
+LABEL a=b
+FROM alpine

@@ -1,0 +1,3 @@
+FROM alpine
+RUN --mount=type=cache,target=/a \
+    --mount=type=nfs,target=/b true

@@ -1,0 +1,2 @@
+FROM alpine
+LABEL description='it is broken

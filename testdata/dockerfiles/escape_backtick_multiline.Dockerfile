@@ -1,0 +1,7 @@
+# escape=`
+FROM alpine
+RUN echo one `
+  && echo two `
+  # comment `
+
+  && echo three

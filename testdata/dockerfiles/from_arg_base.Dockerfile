@@ -1,0 +1,4 @@
+ARG BASE_IMAGE=alpine:3.19
+ARG PLATFORM
+FROM --platform=${PLATFORM} ${BASE_IMAGE}
+RUN true

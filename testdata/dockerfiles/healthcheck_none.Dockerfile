@@ -1,0 +1,2 @@
+FROM base-image
+HEALTHCHECK NONE

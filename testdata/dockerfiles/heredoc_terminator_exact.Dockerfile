@@ -1,0 +1,7 @@
+FROM alpine
+RUN <<EOF
+ EOF
+EOF2
+EOF 
+EOF
+RUN true

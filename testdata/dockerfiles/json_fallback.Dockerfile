@@ -1,0 +1,5 @@
+FROM alpine
+CMD [nginx, -g]
+ENTRYPOINT ['sh', '-c']
+RUN ["echo", "hi"] && echo more
+CMD ["unterminated"

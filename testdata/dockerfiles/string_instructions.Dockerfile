@@ -1,0 +1,5 @@
+FROM alpine
+MAINTAINER Jane Doe <jane@example.com>
+USER app:app
+WORKDIR /home/app/my dir
+STOPSIGNAL SIGRTMIN+3
