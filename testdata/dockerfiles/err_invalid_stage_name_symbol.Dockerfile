@@ -1,1 +1,1 @@
-FROM alpine AS my$stage
+FROM alpine AS build:1
