@@ -1,0 +1,4 @@
+FROM alpine
+COPY <<EOF file.txt /dst/
+hello
+EOF
