@@ -1,0 +1,205 @@
+// Blob upload: HEAD to skip, cross-repository mount, then a streaming
+// upload session (chunked PATCHes or one PUT), restarted when the registry
+// loses the session.
+#include <thread>
+
+#include "common/error.h"
+#include "registry/client.h"
+#include "registry/log.h"
+
+namespace slipway::registry {
+namespace {
+
+// A session the registry no longer knows, or a connection that died mid-
+// upload: start over (or resume) rather than fail the push.
+struct SessionLost {
+  std::string why;
+};
+
+// The chunked protocol is optional for registries; these answers mean
+// "not supported here", and a single PUT will do.
+struct ChunkedUnsupported {
+  std::string why;
+};
+
+std::string with_query(const std::string& location, const std::string& param) {
+  return location + (location.find('?') == std::string::npos ? "?" : "&") + param;
+}
+
+// "0-1023" (or "bytes=0-1023") -> 1024: the next offset the registry expects.
+std::optional<uint64_t> next_offset_from_range(std::string range) {
+  if (auto eq = range.find('='); eq != std::string::npos) range = range.substr(eq + 1);
+  auto dash = range.find('-');
+  if (dash == std::string::npos) return std::nullopt;
+  try {
+    return std::stoull(range.substr(dash + 1)) + 1;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> RegistryClient::try_mount(const std::string& repository, const Digest& digest,
+                                                     const std::string& from, bool* mounted) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = repo_url(repository) + "/blobs/uploads/?mount=" + url_escape(digest.str()) + "&from=" + url_escape(from);
+  const std::string action = "mounting blob " + digest.str() + " from " + from + " into";
+  HttpResponse r = send(req, {repository_scope(repository, "pull,push"), repository_scope(from, "pull")},
+                        where(action, repository));
+  *mounted = r.status == 201;
+  if (r.status == 201) return std::nullopt;
+  // 202: no mount, but the registry opened an upload session we can use.
+  if (r.status == 202 && !r.header("location").empty()) return resolve(r.header("location"));
+  if (!r.ok()) fail(r, action, repository);
+  return std::nullopt;
+}
+
+std::string RegistryClient::start_upload(const std::string& repository, const Digest& digest) {
+  HttpRequest req;
+  req.method = "POST";
+  req.url = repo_url(repository) + "/blobs/uploads/";
+  const std::string action = "starting upload of blob " + digest.str() + " to";
+  HttpResponse r = send(req, {repository_scope(repository, "pull,push")}, where(action, repository));
+  if (r.status != 202 || r.header("location").empty()) {
+    if (r.ok()) {
+      throw Error(where(action, repository) + ": registry opened no upload session (HTTP " +
+                  std::to_string(r.status) + ")");
+    }
+    fail(r, action, repository);
+  }
+  return resolve(r.header("location"));
+}
+
+BlobPush RegistryClient::push_blob(const std::string& repository, const BlobSource& blob,
+                                   const std::vector<std::string>& mount_from) {
+  if (blob_size(repository, blob.digest)) {
+    log(LogLevel::kDebug, "blob " + blob.digest.str() + " already in " + host_ + "/" + repository);
+    return BlobPush::kExisted;
+  }
+  std::optional<std::string> session;
+  for (const auto& from : mount_from) {
+    if (from == repository) continue;
+    bool mounted = false;
+    session = try_mount(repository, blob.digest, from, &mounted);
+    if (mounted) {
+      log(LogLevel::kInfo, "mounted blob " + blob.digest.str() + " from " + from + " into " + repository);
+      return BlobPush::kMounted;
+    }
+    if (session) break;
+  }
+  bool chunked = http_.options().chunked_upload;
+  const int max_restarts = std::max(1, http_.options().retries);
+  for (int restarts = 0;; ++restarts) {
+    std::string location = session ? *session : start_upload(repository, blob.digest);
+    session.reset();
+    try {
+      if (chunked) upload_chunked(repository, blob, location);
+      else upload_monolithic(repository, blob, location);
+      log(LogLevel::kInfo, "uploaded blob " + blob.digest.str() + " (" + std::to_string(blob.size) + " bytes) to " +
+                               host_ + "/" + repository);
+      return BlobPush::kUploaded;
+    } catch (const ChunkedUnsupported& e) {
+      log(LogLevel::kInfo, host_ + ": chunked upload refused (" + e.why + "); uploading in one request");
+      chunked = false;
+    } catch (const SessionLost& e) {
+      if (restarts >= max_restarts) {
+        throw Error("pushing blob " + blob.digest.str() + " to " + host_ + "/" + repository + ": " + e.why +
+                    " (gave up after " + std::to_string(restarts + 1) + " upload sessions)");
+      }
+      log(LogLevel::kInfo, "pushing blob " + blob.digest.str() + ": " + e.why + "; restarting the upload");
+      std::this_thread::sleep_for(http_.backoff(restarts, nullptr));
+    }
+  }
+}
+
+void RegistryClient::upload_chunked(const std::string& repository, const BlobSource& blob, std::string location) {
+  const uint64_t chunk = std::max<uint64_t>(http_.options().upload_chunk_size, 1);
+  const std::vector<std::string> scopes = {repository_scope(repository, "pull,push")};
+  uint64_t offset = 0;
+  while (offset < blob.size) {
+    uint64_t n = std::min(chunk, blob.size - offset);
+    HttpRequest req;
+    req.method = "PATCH";
+    req.url = location;
+    req.retry = false;  // a failed PATCH is resolved by asking the session where it stands
+    req.headers.push_back({"Content-Type", "application/octet-stream"});
+    req.headers.push_back({"Content-Range", std::to_string(offset) + "-" + std::to_string(offset + n - 1)});
+    const uint64_t base = offset;
+    req.body_size = n;
+    req.body_reader = [&blob, base](uint64_t off, char* buf, size_t len) { return blob.read(base + off, buf, len); };
+    HttpResponse r;
+    bool transport_failed = false;
+    try {
+      r = send(req, scopes, where("uploading blob " + blob.digest.str() + " to", repository));
+    } catch (const TransportFailure& e) {
+      transport_failed = true;
+      log(LogLevel::kDebug, "PATCH failed: " + e.message());
+    }
+    if (!transport_failed && r.status == 202) {
+      if (!r.header("location").empty()) location = resolve(r.header("location"));
+      auto next = next_offset_from_range(r.header("range"));
+      offset = next ? *next : offset + n;
+      continue;
+    }
+    if (!transport_failed && r.status != 416 && r.status < 500 && r.status != 404) {
+      if (r.status == 401 || r.status == 403) fail(r, "uploading blob " + blob.digest.str() + " to", repository);
+      throw ChunkedUnsupported{"HTTP " + std::to_string(r.status)};
+    }
+    // Where does the session stand? A GET on it reports the received range.
+    HttpRequest status_req;
+    status_req.url = location;
+    HttpResponse s;
+    try {
+      s = send(status_req, scopes, where("checking upload of blob " + blob.digest.str() + " to", repository));
+    } catch (const TransportFailure& e) {
+      throw SessionLost{e.message()};
+    }
+    if (s.status == 204 || s.status == 202) {
+      std::string range = s.header("range");
+      auto next = next_offset_from_range(range);
+      offset = range.empty() ? 0 : next.value_or(0);
+      if (offset > blob.size) throw SessionLost{"registry reports more data than the blob has"};
+      if (!s.header("location").empty()) location = resolve(s.header("location"));
+      if (offset == 0) throw SessionLost{"upload session holds no data"};
+      log(LogLevel::kDebug, "resuming upload of " + blob.digest.str() + " at " + std::to_string(offset));
+      continue;
+    }
+    throw SessionLost{"upload session lost (HTTP " + std::to_string(s.status) + ")"};
+  }
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = with_query(location, "digest=" + url_escape(blob.digest.str()));
+  put.body = std::string();
+  finish_upload(repository, blob, put);
+}
+
+void RegistryClient::upload_monolithic(const std::string& repository, const BlobSource& blob,
+                                       const std::string& location) {
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = with_query(location, "digest=" + url_escape(blob.digest.str()));
+  put.headers.push_back({"Content-Type", "application/octet-stream"});
+  put.body_size = blob.size;
+  put.body_reader = blob.read;
+  if (blob.size == 0) put.body = std::string();
+  finish_upload(repository, blob, put);
+}
+
+void RegistryClient::finish_upload(const std::string& repository, const BlobSource& blob, HttpRequest request) {
+  HttpResponse r;
+  try {
+    r = send(request, {repository_scope(repository, "pull,push")},
+             where("uploading blob " + blob.digest.str() + " to", repository));
+  } catch (const TransportFailure& e) {
+    throw SessionLost{e.message()};
+  }
+  if (r.status == 404) throw SessionLost{"upload session lost (HTTP 404)"};
+  if (r.status != 201 && !r.ok()) fail(r, "uploading blob " + blob.digest.str() + " to", repository);
+  if (std::string dcd = r.header("docker-content-digest"); !dcd.empty() && Digest::parse(dcd) != blob.digest) {
+    throw Error("pushing blob " + blob.digest.str() + " to " + host_ + "/" + repository + ": registry computed " + dcd);
+  }
+}
+
+}  // namespace slipway::registry
