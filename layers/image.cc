@@ -1,0 +1,335 @@
+#include "layers/image.h"
+
+#include "common/error.h"
+
+namespace slipway {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string str_or(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return "";
+  if (!it->is_string()) throw Error(std::string("field \"") + key + "\" is not a string");
+  return it->get<std::string>();
+}
+
+std::vector<std::string> strings(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return {};
+  if (!it->is_array()) throw Error(std::string("field \"") + key + "\" is not an array");
+  std::vector<std::string> out;
+  for (auto& v : *it) {
+    if (!v.is_string()) throw Error(std::string("field \"") + key + "\" holds a non-string");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+std::optional<std::vector<std::string>> opt_strings(const json& j, const char* key) {
+  if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
+  return strings(j, key);
+}
+
+std::map<std::string, std::string> string_map(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return {};
+  if (!it->is_object()) throw Error(std::string("field \"") + key + "\" is not an object");
+  std::map<std::string, std::string> out;
+  for (auto& [k, v] : it->items()) {
+    if (!v.is_string()) throw Error(std::string("field \"") + key + "." + k + "\" is not a string");
+    out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+// Docker stores sets as {"key": {}}.
+std::set<std::string> key_set(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return {};
+  if (!it->is_object()) throw Error(std::string("field \"") + key + "\" is not an object");
+  std::set<std::string> out;
+  for (auto& [k, v] : it->items()) out.insert(k);
+  return out;
+}
+
+json set_json(const std::set<std::string>& s) {
+  json o = json::object();
+  for (auto& k : s) o[k] = json::object();
+  return o;
+}
+
+int64_t int_or(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return 0;
+  if (!it->is_number_integer()) throw Error(std::string("field \"") + key + "\" is not an integer");
+  return it->get<int64_t>();
+}
+
+json parse_text(const std::string& text, const char* what) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) throw Error(std::string("malformed ") + what + " JSON");
+  if (!j.is_object()) throw Error(std::string(what) + " JSON is not an object");
+  return j;
+}
+
+json remove_known(json j, std::initializer_list<const char*> keys) {
+  for (auto k : keys) j.erase(k);
+  return j;
+}
+
+void put_if(json& j, const char* key, const std::string& v) {
+  if (!v.empty()) j[key] = v;
+}
+
+}  // namespace
+
+std::string layer_media_type(Compression c, bool docker) {
+  switch (c) {
+    case Compression::kGzip: return docker ? media::kDockerLayerGzip : media::kOciLayerGzip;
+    case Compression::kZstd: return media::kOciLayerZstd;
+    default: return docker ? media::kDockerLayer : media::kOciLayer;
+  }
+}
+
+Compression layer_compression(const std::string& mt) {
+  if (mt == media::kOciLayerGzip || mt == media::kDockerLayerGzip || mt == media::kDockerForeignLayerGzip ||
+      mt == "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip") {
+    return Compression::kGzip;
+  }
+  if (mt == media::kOciLayerZstd || mt == "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd") {
+    return Compression::kZstd;
+  }
+  if (mt == media::kOciLayer || mt == media::kDockerLayer ||
+      mt == "application/vnd.oci.image.layer.nondistributable.v1.tar") {
+    return Compression::kNone;
+  }
+  throw Error("unsupported layer media type \"" + mt + "\"");
+}
+
+bool is_index_media_type(const std::string& mt) { return mt == media::kOciIndex || mt == media::kDockerManifestList; }
+bool is_manifest_media_type(const std::string& mt) { return mt == media::kOciManifest || mt == media::kDockerManifest; }
+
+Descriptor parse_descriptor(const json& j) {
+  if (!j.is_object()) throw Error("descriptor is not an object");
+  Descriptor d;
+  d.media_type = str_or(j, "mediaType");
+  d.digest = Digest::parse(str_or(j, "digest"));
+  d.size = int_or(j, "size");
+  if (d.size < 0) throw Error("descriptor " + d.digest.str() + " has a negative size");
+  d.urls = strings(j, "urls");
+  d.annotations = string_map(j, "annotations");
+  d.artifact_type = str_or(j, "artifactType");
+  if (auto it = j.find("platform"); it != j.end() && it->is_object()) {
+    Platform p;
+    p.os = str_or(*it, "os");
+    p.architecture = str_or(*it, "architecture");
+    p.variant = str_or(*it, "variant");
+    p.os_version = str_or(*it, "os.version");
+    d.platform = p;
+  }
+  return d;
+}
+
+json descriptor_json(const Descriptor& d) {
+  json j = {{"mediaType", d.media_type}, {"digest", d.digest.str()}, {"size", d.size}};
+  if (!d.urls.empty()) j["urls"] = d.urls;
+  if (!d.annotations.empty()) j["annotations"] = d.annotations;
+  put_if(j, "artifactType", d.artifact_type);
+  if (d.platform) {
+    json p = {{"os", d.platform->os}, {"architecture", d.platform->architecture}};
+    put_if(p, "variant", d.platform->variant);
+    put_if(p, "os.version", d.platform->os_version);
+    j["platform"] = p;
+  }
+  return j;
+}
+
+Manifest parse_manifest(const std::string& text) {
+  try {
+    json j = parse_text(text, "manifest");
+    Manifest m;
+    m.schema_version = int(int_or(j, "schemaVersion"));
+    if (m.schema_version != 2) throw Error("unsupported schemaVersion " + std::to_string(m.schema_version));
+    m.media_type = str_or(j, "mediaType");
+    if (m.media_type.empty()) m.media_type = media::kOciManifest;
+    if (!is_manifest_media_type(m.media_type)) throw Error("media type " + m.media_type + " is not an image manifest");
+    if (!j.contains("config")) throw Error("missing config");
+    m.config = parse_descriptor(j.at("config"));
+    if (auto it = j.find("layers"); it != j.end() && it->is_array()) {
+      for (auto& l : *it) m.layers.push_back(parse_descriptor(l));
+    }
+    if (auto it = j.find("subject"); it != j.end() && it->is_object()) m.subject = parse_descriptor(*it);
+    m.annotations = string_map(j, "annotations");
+    m.artifact_type = str_or(j, "artifactType");
+    return m;
+  } catch (const Error& e) {
+    throw e.with_context("parsing image manifest");
+  }
+}
+
+std::string manifest_json(const Manifest& m) {
+  json j = {{"schemaVersion", m.schema_version}, {"mediaType", m.media_type}, {"config", descriptor_json(m.config)}};
+  json layers = json::array();
+  for (auto& l : m.layers) layers.push_back(descriptor_json(l));
+  j["layers"] = layers;
+  if (m.subject) j["subject"] = descriptor_json(*m.subject);
+  if (!m.annotations.empty()) j["annotations"] = m.annotations;
+  put_if(j, "artifactType", m.artifact_type);
+  return j.dump();
+}
+
+Index parse_index(const std::string& text) {
+  try {
+    json j = parse_text(text, "index");
+    Index i;
+    i.schema_version = int(int_or(j, "schemaVersion"));
+    if (i.schema_version != 2) throw Error("unsupported schemaVersion " + std::to_string(i.schema_version));
+    i.media_type = str_or(j, "mediaType");
+    if (auto it = j.find("manifests"); it != j.end() && it->is_array()) {
+      for (auto& d : *it) i.manifests.push_back(parse_descriptor(d));
+    }
+    i.annotations = string_map(j, "annotations");
+    return i;
+  } catch (const Error& e) {
+    throw e.with_context("parsing image index");
+  }
+}
+
+std::string index_json(const Index& i) {
+  json j = {{"schemaVersion", i.schema_version}};
+  put_if(j, "mediaType", i.media_type);
+  json ms = json::array();
+  for (auto& d : i.manifests) ms.push_back(descriptor_json(d));
+  j["manifests"] = ms;
+  if (!i.annotations.empty()) j["annotations"] = i.annotations;
+  return j.dump();
+}
+
+ImageConfig parse_image_config(const std::string& text) {
+  try {
+    json j = parse_text(text, "image config");
+    ImageConfig c;
+    c.created = str_or(j, "created");
+    c.author = str_or(j, "author");
+    c.architecture = str_or(j, "architecture");
+    c.os = str_or(j, "os");
+    c.variant = str_or(j, "variant");
+    c.os_version = str_or(j, "os.version");
+    if (auto it = j.find("config"); it != j.end() && it->is_object()) {
+      const json& cj = *it;
+      ContainerConfig& cc = c.config;
+      cc.user = str_or(cj, "User");
+      cc.exposed_ports = key_set(cj, "ExposedPorts");
+      cc.env = strings(cj, "Env");
+      cc.entrypoint = opt_strings(cj, "Entrypoint");
+      cc.cmd = opt_strings(cj, "Cmd");
+      cc.volumes = key_set(cj, "Volumes");
+      cc.working_dir = str_or(cj, "WorkingDir");
+      cc.labels = string_map(cj, "Labels");
+      cc.stop_signal = str_or(cj, "StopSignal");
+      cc.shell = opt_strings(cj, "Shell");
+      cc.on_build = strings(cj, "OnBuild");
+      if (auto a = cj.find("ArgsEscaped"); a != cj.end() && a->is_boolean()) cc.args_escaped = a->get<bool>();
+      if (auto h = cj.find("Healthcheck"); h != cj.end() && h->is_object()) {
+        HealthConfig hc;
+        hc.test = strings(*h, "Test");
+        hc.interval = int_or(*h, "Interval");
+        hc.timeout = int_or(*h, "Timeout");
+        hc.start_period = int_or(*h, "StartPeriod");
+        hc.start_interval = int_or(*h, "StartInterval");
+        hc.retries = int(int_or(*h, "Retries"));
+        cc.healthcheck = hc;
+      }
+      cc.extra = remove_known(cj, {"User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir",
+                                   "Labels", "StopSignal", "Shell", "OnBuild", "ArgsEscaped", "Healthcheck"});
+    }
+    if (auto it = j.find("rootfs"); it != j.end() && it->is_object()) {
+      if (str_or(*it, "type") != "layers") throw Error("rootfs.type is not \"layers\"");
+      for (auto& d : strings(*it, "diff_ids")) c.diff_ids.push_back(Digest::parse(d));
+    }
+    if (auto it = j.find("history"); it != j.end() && it->is_array()) {
+      for (auto& h : *it) {
+        History e;
+        e.created = str_or(h, "created");
+        e.created_by = str_or(h, "created_by");
+        e.author = str_or(h, "author");
+        e.comment = str_or(h, "comment");
+        if (auto el = h.find("empty_layer"); el != h.end() && el->is_boolean()) e.empty_layer = el->get<bool>();
+        c.history.push_back(e);
+      }
+    }
+    c.extra = remove_known(j, {"created", "author", "architecture", "os", "variant", "os.version", "config",
+                               "rootfs", "history"});
+    return c;
+  } catch (const Error& e) {
+    throw e.with_context("parsing image config");
+  } catch (const json::exception& e) {
+    throw Error(std::string("parsing image config: ") + e.what());
+  }
+}
+
+std::string image_config_json(const ImageConfig& c) {
+  json j = c.extra.is_object() ? c.extra : json::object();
+  put_if(j, "created", c.created);
+  put_if(j, "author", c.author);
+  j["architecture"] = c.architecture;
+  j["os"] = c.os;
+  put_if(j, "variant", c.variant);
+  put_if(j, "os.version", c.os_version);
+  const ContainerConfig& cc = c.config;
+  json cj = cc.extra.is_object() ? cc.extra : json::object();
+  put_if(cj, "User", cc.user);
+  if (!cc.exposed_ports.empty()) cj["ExposedPorts"] = set_json(cc.exposed_ports);
+  if (!cc.env.empty()) cj["Env"] = cc.env;
+  if (cc.entrypoint) cj["Entrypoint"] = *cc.entrypoint;
+  if (cc.cmd) cj["Cmd"] = *cc.cmd;
+  if (!cc.volumes.empty()) cj["Volumes"] = set_json(cc.volumes);
+  put_if(cj, "WorkingDir", cc.working_dir);
+  if (!cc.labels.empty()) cj["Labels"] = cc.labels;
+  put_if(cj, "StopSignal", cc.stop_signal);
+  if (cc.shell) cj["Shell"] = *cc.shell;
+  if (!cc.on_build.empty()) cj["OnBuild"] = cc.on_build;
+  if (cc.args_escaped) cj["ArgsEscaped"] = true;
+  if (cc.healthcheck) {
+    const HealthConfig& h = *cc.healthcheck;
+    json hj = {{"Test", h.test}};
+    if (h.interval) hj["Interval"] = h.interval;
+    if (h.timeout) hj["Timeout"] = h.timeout;
+    if (h.start_period) hj["StartPeriod"] = h.start_period;
+    if (h.start_interval) hj["StartInterval"] = h.start_interval;
+    if (h.retries) hj["Retries"] = h.retries;
+    cj["Healthcheck"] = hj;
+  }
+  j["config"] = cj;
+  json ids = json::array();
+  for (auto& d : c.diff_ids) ids.push_back(d.str());
+  j["rootfs"] = {{"type", "layers"}, {"diff_ids", ids}};
+  if (!c.history.empty()) {
+    json hs = json::array();
+    for (auto& h : c.history) {
+      json hj = json::object();
+      put_if(hj, "created", h.created);
+      put_if(hj, "created_by", h.created_by);
+      put_if(hj, "author", h.author);
+      put_if(hj, "comment", h.comment);
+      if (h.empty_layer) hj["empty_layer"] = true;
+      hs.push_back(hj);
+    }
+    j["history"] = hs;
+  }
+  return j.dump();
+}
+
+std::string sniff_media_type(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw Error("malformed manifest JSON");
+  return str_or(j, "mediaType");
+}
+
+Descriptor describe_json(const std::string& media_type, const std::string& bytes) {
+  return Descriptor{media_type, sha256_of(bytes), int64_t(bytes.size()), {}, {}, std::nullopt, ""};
+}
+
+}  // namespace slipway
