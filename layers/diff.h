@@ -16,12 +16,16 @@
 // anything beneath it is, so parents precede children with their current
 // metadata; every path of a hardlinked inode that is included brings the
 // other paths of that inode present in the tree, so the tar can link them.
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
 #include "layers/tar_writer.h"
 
 namespace slipway {
@@ -38,6 +42,20 @@ struct DiffOptions {
 // TarOptions::source_dir_fd. Throws Error on a redirect_dir or metacopy
 // layout, which cannot be expressed as a layer (mount with them off).
 std::vector<TarEntry> overlay_diff(int upper_fd, const std::vector<int>& lower_fds, const DiffOptions& options = {});
+
+// A path found in a stack of overlay layer dirs.
+struct LayerHit {
+  UniqueFd parent;  // directory holding the entry, in the layer dir that has it
+  std::string name; // last component
+  struct stat st {};
+};
+
+// Looks `rel` up in the merged view of overlay layer dirs (top-most first)
+// with overlayfs' rules: a whiteout or a non-directory hides what is below,
+// an opaque directory hides the lower layers' contents. Components are opened
+// one by one with O_NOFOLLOW, so nothing resolves outside a layer dir; a
+// symlink on the way counts as "not found".
+std::optional<LayerHit> lookup_in_layers(const std::vector<int>& layer_fds, const std::string& rel);
 
 // The compact state of one path.
 struct FileState {

@@ -18,17 +18,15 @@ using namespace diff_detail;
 
 namespace {
 
-struct LowerHit {
-  UniqueFd parent;  // directory holding the entry, in the lower that has it
-  std::string name;
-  struct stat st {};
-};
+using LowerHit = LayerHit;
 
-// Finds `rel` in the merged view of the lowers (top-most first). Components
-// are opened one by one with O_NOFOLLOW: a symlink or file where a directory
-// is expected hides everything below it, exactly as in the merged mount, and
-// nothing is ever resolved outside a lower.
 std::optional<LowerHit> lookup_lower(const std::vector<int>& lowers, const std::string& rel) {
+  return lookup_in_layers(lowers, rel);
+}
+
+}  // namespace
+
+std::optional<LayerHit> lookup_in_layers(const std::vector<int>& lowers, const std::string& rel) {
   std::vector<std::string> comps;
   for (size_t i = 0; i <= rel.size();) {
     size_t j = rel.find('/', i);
@@ -66,6 +64,8 @@ std::optional<LowerHit> lookup_lower(const std::vector<int>& lowers, const std::
   }
   return std::nullopt;
 }
+
+namespace {
 
 struct Walker {
   const std::vector<int>& lowers;
