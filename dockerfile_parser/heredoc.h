@@ -1,0 +1,24 @@
+#pragma once
+// Heredoc words on an instruction line (BuildKit's heredocsFromLine): the line
+// is split into shell words (quotes and escapes kept), and every word that
+// matches ^(\d*)<<(-?)([^<]*)$ with a single-word delimiter starts a heredoc.
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dockerfile_parser/ast.h"
+
+namespace slipway::dockerfile {
+
+struct HeredocStart {
+  Heredoc doc;        // name, expand, chomp; content still empty
+  size_t offset = 0;  // logical-line offset of the word holding the "<<"
+};
+
+std::vector<HeredocStart> heredocs_from_line(std::string_view line);
+
+// <<- bodies: leading tabs removed from every line.
+std::string chomp_heredoc(std::string_view content);
+
+}  // namespace slipway::dockerfile
