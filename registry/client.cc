@@ -133,7 +133,14 @@ HttpResponse RegistryClient::send(HttpRequest request, const std::vector<std::st
 void RegistryClient::fail(const HttpResponse& r, const std::string& action, const std::string& repository) {
   std::string msg = action + " " + host_ + "/" + repository + ": HTTP " + std::to_string(r.status);
   if (std::string reason = reason_phrase(r.status); !reason.empty()) msg += " " + reason;
-  if (std::string errors = describe_registry_errors(r.body); !errors.empty()) msg += ": " + errors;
+  if (std::string errors = describe_registry_errors(r.body); !errors.empty()) {
+    msg += ": " + errors;
+  } else if (r.status == 401) {
+    // HEAD answers carry no body; the challenge may still say why.
+    for (const auto& ch : parse_www_authenticate(r.header("www-authenticate"))) {
+      if (auto e = ch.params.find("error"); e != ch.params.end()) msg += ": " + e->second;
+    }
+  }
   if (r.status == 401) {
     msg += "; authentication failed with " + auth_.credential_description() +
            ": check the credentials for " + host_ +

@@ -113,6 +113,13 @@ struct RegistryConfig {
   std::string htpasswd_user, htpasswd_password;  // Basic auth when set
   // Token auth when realm is set.
   std::string token_realm, token_service, token_issuer, token_cert_bundle;
+
+  static RegistryConfig basic(std::string user, std::string password) {
+    RegistryConfig c;
+    c.htpasswd_user = std::move(user);
+    c.htpasswd_password = std::move(password);
+    return c;
+  }
 };
 
 class RegistryServer {
