@@ -1,0 +1,3 @@
+ARG EMPTY=
+ARG UNSET
+FROM alpine

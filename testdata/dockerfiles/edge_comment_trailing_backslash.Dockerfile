@@ -1,0 +1,3 @@
+FROM alpine
+# comment ending in backslash \
+RUN echo hi

@@ -1,0 +1,3 @@
+FROM alpine
+ENV A b=c d
+LABEL empty=""

@@ -1,0 +1,3 @@
+FROM alpine
+RUN echo foo\\
+RUN echo bar

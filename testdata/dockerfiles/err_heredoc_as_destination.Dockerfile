@@ -1,0 +1,4 @@
+FROM alpine
+COPY a.txt <<EOF
+hello
+EOF
