@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -30,9 +31,14 @@ struct TestRequest {
 };
 
 struct TestResponse {
+  TestResponse(int s = 200, std::vector<std::pair<std::string, std::string>> h = {}, std::string b = "")
+      : status(s), headers(std::move(h)), body(std::move(b)) {}
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Send only this many body bytes (with the full Content-Length), then drop
+  // the connection: a transfer cut mid-way.
+  std::optional<size_t> cut_after;
 };
 
 inline std::string percent_decode(const std::string& s) {
@@ -160,7 +166,7 @@ class TestHttpServer {
     }
     if (!has_length) out += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n";
     out += "\r\n";
-    if (req.method != "HEAD") out += resp.body;
+    if (req.method != "HEAD") out += resp.cut_after ? resp.body.substr(0, *resp.cut_after) : resp.body;
     size_t off = 0;
     while (off < out.size()) {
       ssize_t n = ::send(c, out.data() + off, out.size() - off, MSG_NOSIGNAL);
