@@ -1,0 +1,5 @@
+FROM alpine
+RUN \
+  echo hi
+COPY --from=0 \
+  /a /b

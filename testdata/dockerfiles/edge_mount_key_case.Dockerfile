@@ -1,0 +1,2 @@
+FROM alpine
+RUN --mount=Type=cache,Target=/root/.cache,ro true
