@@ -86,7 +86,32 @@ std::optional<std::string> unquote(std::string_view s, bool& quoted) {
   return out;
 }
 
+// ^(\d*)<<(-?)([^<]*)$ with a one-word delimiter.
+std::optional<Heredoc> parse_heredoc_word(std::string_view t) {
+  size_t i = 0;
+  while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+  if (t.substr(i, 2) != "<<") return std::nullopt;
+  i += 2;
+  bool chomp = false;
+  if (i < t.size() && t[i] == '-') {
+    chomp = true;
+    ++i;
+  }
+  std::string_view rest = t.substr(i);
+  if (rest.empty() || rest.find('<') != std::string_view::npos) return std::nullopt;
+  bool quoted = false;
+  auto name = unquote(rest, quoted);
+  if (!name) return std::nullopt;
+  Heredoc h;
+  h.name = *name;
+  h.expand = !quoted;
+  h.chomp = chomp;
+  return h;
+}
+
 }  // namespace
+
+bool is_heredoc_word(std::string_view word) { return parse_heredoc_word(word).has_value(); }
 
 std::vector<HeredocStart> heredocs_from_line(std::string_view line) {
   std::vector<HeredocStart> out;
@@ -94,27 +119,9 @@ std::vector<HeredocStart> heredocs_from_line(std::string_view line) {
   auto words = shell_words(line);
   if (!words) return out;
   for (const auto& w : *words) {
-    std::string_view t = w.text;
-    size_t i = 0;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
-    if (t.substr(i, 2) != "<<") continue;
-    i += 2;
-    bool chomp = false;
-    if (i < t.size() && t[i] == '-') {
-      chomp = true;
-      ++i;
-    }
-    std::string_view rest = t.substr(i);
-    if (rest.empty() || rest.find('<') != std::string_view::npos) continue;
-    bool quoted = false;
-    auto name = unquote(rest, quoted);
-    if (!name) continue;
-    HeredocStart h;
-    h.doc.name = *name;
-    h.doc.expand = !quoted;
-    h.doc.chomp = chomp;
-    h.offset = w.offset;
-    out.push_back(std::move(h));
+    auto doc = parse_heredoc_word(w.text);
+    if (!doc) continue;
+    out.push_back({std::move(*doc), w.offset});
   }
   return out;
 }

@@ -18,6 +18,9 @@ struct HeredocStart {
 
 std::vector<HeredocStart> heredocs_from_line(std::string_view line);
 
+// Whether one word is a heredoc start (BuildKit's ParseHeredoc != nil).
+bool is_heredoc_word(std::string_view word);
+
 // <<- bodies: leading tabs removed from every line.
 std::string chomp_heredoc(std::string_view content);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "dockerfile_parser/flags.h"
+#include "dockerfile_parser/heredoc.h"
 #include "dockerfile_parser/parser.h"
 
 namespace slipway::dockerfile {
@@ -58,6 +59,9 @@ void InstructionBuilder::check_args(const Node& n) const {
     if (n.args.size() < 2) {
       fail(n, at, u + " requires at least two arguments, but only one was provided. "
                       "Destination could not be determined.");
+    }
+    if (is_heredoc_word(n.args.back().text)) {
+      fail(n, n.args.back().offset, u + " cannot accept a heredoc as a destination");
     }
   } else if (c == "env" || c == "label") {
     at_least_one();

@@ -291,7 +291,7 @@ bool json_number(std::string_view s, size_t& i) {
 
 }  // namespace
 
-// Iterative, so deep nesting cannot overflow the stack; Go's decoder gives up
+// Iterative, so deep nesting cannot overflow the stack; Go's scanner gives up
 // past 10000 levels, and so do we.
 JsonArray parse_json_array(std::string_view s, std::vector<std::string>& out) {
   out.clear();
@@ -361,6 +361,9 @@ JsonArray parse_json_array(std::string_view s, std::vector<std::string>& out) {
     }
     if (stack.empty()) break;
   }
+  // json.Unmarshal checks the whole input: only blanks may follow the array.
+  while (i < s.size() && json_ws(s[i])) ++i;
+  if (i != s.size()) return JsonArray::kInvalid;
   if (!all_strings) return JsonArray::kNotStrings;
   out = std::move(elems);
   return JsonArray::kOk;

@@ -34,7 +34,8 @@ std::vector<Word> split_whitespace(std::string_view rest, size_t base);
 enum class JsonArray { kOk, kInvalid, kNotStrings };
 
 // parseJSON: a JSON array of strings after optional blanks. Like Go's
-// json.Decoder, the first JSON value is read and anything after it ignored.
+// json.Unmarshal, any text after the array makes it invalid (shell form);
+// kNotStrings only for valid JSON with a non-string element.
 JsonArray parse_json_array(std::string_view rest, std::vector<std::string>& out);
 
 }  // namespace slipway::dockerfile
