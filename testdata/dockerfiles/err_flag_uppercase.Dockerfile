@@ -1,0 +1,2 @@
+FROM alpine
+RUN --Network=none true
