@@ -1,0 +1,8 @@
+# escape=`
+FROM alpine
+RUN echo a `
+  b
+RUN <<EOF
+echo hi
+EOF
+RUN true
