@@ -167,7 +167,8 @@ ApplyResult apply_layer(int root_dirfd, const ReadFn& read, const ApplyOptions& 
 
   ApplyResult result;
   Applier applier(root_dirfd, options, &result);
-  uint64_t declared = 0;
+  uint64_t content = 0;   // declared file sizes, against max_bytes
+  uint64_t declared = 0;  // the same in 512-byte tar blocks, for the stream limit
   auto update_limit = [&] {
     uint64_t framing = saturating_mul(result.entries + 1, kHeaderAllowancePerEntry);
     stream.set_limit(saturating_add(saturating_add(declared, framing), kReadAheadAllowance));
@@ -190,10 +191,11 @@ ApplyResult apply_layer(int root_dirfd, const ReadFn& read, const ApplyOptions& 
     }
     EntryInfo e = decode_entry(ent, options);
     last = e.name;
-    if (e.size > options.max_bytes - std::min(options.max_bytes, declared)) {
+    if (e.size > options.max_bytes - std::min(options.max_bytes, content)) {
       throw Error("layer entry " + e.name + ": size " + std::to_string(e.size) + " exceeds the layer limit of " +
                   std::to_string(options.max_bytes) + " bytes");
     }
+    content += e.size;
     declared = saturating_add(declared, (e.size + 511) / 512 * 512);
     update_limit();
     applier.apply(e, [&](int fd) { write_file_data(a, ctx, fd, e, options, &result); });
