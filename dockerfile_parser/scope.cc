@@ -182,6 +182,12 @@ StageScope::StageScope(const GlobalScope& global, const std::vector<std::string>
   state_env_ = image_env_;
 }
 
+StageScope StageScope::inherit() const {
+  StageScope child = *this;
+  for (const auto& [k, v] : image_env_) set_in(child.state_env_, k, v);
+  return child;
+}
+
 void StageScope::declare_arg(std::string_view word) {
   auto eq = word.find('=');
   std::string name(word.substr(0, eq));

@@ -14,7 +14,8 @@
 //   (both are AddEnv on the LLB state); Docker's legacy builder instead let
 //   ENV win over any ARG. Only ENV goes into the image config.
 // - FROM <earlier stage> continues that stage's state: its ENV, ARG values and
-//   declared ARGs all carry over (BuildKit's dispatchState.init).
+//   declared ARGs all carry over (BuildKit's dispatchState.init), then the
+//   image ENV is applied again over them (see StageScope::inherit).
 // - Proxy build args (HTTP_PROXY, HTTPS_PROXY, FTP_PROXY, NO_PROXY, ALL_PROXY,
 //   any case) reach RUN even undeclared, in both cases, and are never part of
 //   the declared args the builder writes into history.
@@ -94,13 +95,17 @@ class GlobalScope {
 };
 
 // The variables of one build stage while its instructions run in order.
-// Copying a StageScope is how a stage inherits from an earlier stage.
 class StageScope {
  public:
   // A stage FROM an image (or scratch), with the ENV of the image config
   // ("K=V" strings). PATH is added when the image has none, as BuildKit does:
   // it then appears in env() and in the built image.
   StageScope(const GlobalScope& global, const std::vector<std::string>& image_env);
+
+  // The scope of a stage FROM this one. BuildKit starts it from this stage's
+  // state (ENV and ARG values, declared ARGs) and then re-applies the image
+  // ENV, so an ENV shadowed here by a later ARG is visible again there.
+  StageScope inherit() const;
 
   // ARG from an instruction word as the parser keeps it: "name", "name=raw"
   // (quotes kept, e.g. `a="x y"`); the name ends at the first '='. Throws

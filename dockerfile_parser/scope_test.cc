@@ -213,7 +213,7 @@ TEST_CASE("FROM an earlier stage carries its ENV and ARGs", "[scope]") {
   base.declare_arg("V");
   base.declare_arg("LOCAL=l");
   base.set_env("E", "e");
-  StageScope child = base;  // FROM base
+  StageScope child = base.inherit();  // FROM base
   CHECK(child.lookup("V") == "1");
   CHECK(child.lookup("LOCAL") == "l");
   CHECK(child.lookup("E") == "e");
@@ -224,6 +224,14 @@ TEST_CASE("FROM an earlier stage carries its ENV and ARGs", "[scope]") {
   child.declare_arg("MORE=m");
   CHECK(base.lookup("E") == "e");  // the parent is unaffected
   CHECK_FALSE(base.lookup("MORE"));
+
+  // The image ENV is applied again in the child, over the parent's ARG.
+  base.set_env("S", "env");
+  base.declare_arg("S=arg");
+  CHECK(base.lookup("S") == "arg");
+  StageScope child2 = base.inherit();
+  CHECK(child2.lookup("S") == "env");
+  CHECK(has_arg(child2, "S"));
 }
 
 TEST_CASE("proxy build args reach RUN without a declaration", "[scope]") {
