@@ -153,18 +153,29 @@ void RegistryClient::fail(const HttpResponse& r, const std::string& action, cons
 }
 
 FetchedManifest RegistryClient::get_manifest(const std::string& repository, const std::string& reference) {
-  const auto& mirrors = http_.options().mirrors;
-  if (auto it = mirrors.find(host_); it != mirrors.end()) {
-    for (const auto& mirror : it->second) {
-      try {
-        RegistryClient m(mirror, http_.options());
-        return m.get_manifest_from(repository, reference);
-      } catch (const Error& e) {
-        log(LogLevel::kInfo, "mirror " + mirror + " failed, using " + host_ + ": " + e.message());
-      }
+  for (RegistryClient* m : mirrors()) {
+    try {
+      return m->get_manifest_from(repository, reference);
+    } catch (const Error& e) {
+      log(LogLevel::kInfo, "mirror " + m->host() + " failed, trying the next source: " + e.message());
     }
   }
   return get_manifest_from(repository, reference);
+}
+
+std::vector<RegistryClient*> RegistryClient::mirrors() {
+  if (!mirrors_made_) {
+    mirrors_made_ = true;
+    const auto& all = http_.options().mirrors;
+    if (auto it = all.find(host_); it != all.end()) {
+      RegistryOptions o = http_.options();
+      o.mirrors.clear();  // a mirror's own mirrors are not ours to follow
+      for (const auto& host : it->second) mirrors_.push_back(std::make_unique<RegistryClient>(host, o));
+    }
+  }
+  std::vector<RegistryClient*> out;
+  for (auto& m : mirrors_) out.push_back(m.get());
+  return out;
 }
 
 FetchedManifest RegistryClient::get_manifest_from(const std::string& repository, const std::string& reference) {
@@ -280,6 +291,22 @@ std::optional<uint64_t> RegistryClient::blob_size(const std::string& repository,
 
 void RegistryClient::get_blob(const std::string& repository, const Digest& digest, const BodySink& sink,
                               int64_t expected_size) {
+  for (RegistryClient* m : mirrors()) {
+    // Only a mirror that has the blob is used: once bytes reach the sink
+    // there is no falling back.
+    std::optional<uint64_t> size;
+    try {
+      size = m->blob_size(repository, digest);
+    } catch (const Error& e) {
+      log(LogLevel::kInfo, "mirror " + m->host() + " failed, trying the next source: " + e.message());
+    }
+    if (size) return m->get_blob_from(repository, digest, sink, expected_size);
+  }
+  get_blob_from(repository, digest, sink, expected_size);
+}
+
+void RegistryClient::get_blob_from(const std::string& repository, const Digest& digest, const BodySink& sink,
+                                   int64_t expected_size) {
   const std::string action = "pulling blob " + digest.str() + " from";
   if (digest.algorithm != "sha256") throw Error(action + " " + host_ + "/" + repository + ": unsupported digest");
   Sha256 hash;

@@ -96,6 +96,10 @@ class RegistryClient {
   [[noreturn]] void fail(const HttpResponse& response, const std::string& action,
                          const std::string& repository);
   FetchedManifest get_manifest_from(const std::string& repository, const std::string& reference);
+  void get_blob_from(const std::string& repository, const Digest& digest, const BodySink& sink,
+                     int64_t expected_size);
+  // Clients for the configured mirrors of this host, made on first use.
+  std::vector<RegistryClient*> mirrors();
 
   // Upload steps (upload.cc).
   std::optional<std::string> try_mount(const std::string& repository, const Digest& digest,
@@ -110,6 +114,8 @@ class RegistryClient {
   std::string endpoint_;  // where requests go ("registry-1.docker.io" for docker.io)
   HttpClient http_;
   Authenticator auth_;
+  std::vector<std::unique_ptr<RegistryClient>> mirrors_;
+  bool mirrors_made_ = false;
 };
 
 // Renders a registry error body ({"errors":[{"code","message","detail"}]})

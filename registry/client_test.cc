@@ -194,3 +194,28 @@ TEST_CASE("a dead registry fails with a transport error after the retries") {
   RegistryClient c(host, o, anonymous());
   CHECK_THROWS_WITH(c.get_manifest("x/y", "latest"), Catch::Contains("HEAD") || Catch::Contains("GET http://" + host));
 }
+
+TEST_CASE("mirrors serve pulls first; a dead or empty mirror falls back to the registry") {
+  RegistryServer origin({});
+  RegistryServer mirror({});
+  RegistryOptions o = plain_options(origin);
+  o.insecure_hosts.insert(mirror.host());
+  RegistryClient direct_mirror(mirror.host(), o, anonymous());
+  RegistryClient direct_origin(origin.host(), o, anonymous());
+  BlobSource config = BlobSource::from_string(R"({"os":"linux"})");
+  BlobSource layer = BlobSource::from_string("layer in the mirror only");
+  direct_mirror.push_blob("lib/x", config);
+  direct_mirror.push_blob("lib/x", layer);
+  Digest d = direct_mirror.put_manifest("lib/x", "v1", media_type::kOciManifest, to_json(tiny_manifest(config, layer)));
+
+  std::string dead = "127.0.0.1:" + std::to_string(slipway::testing::free_port());
+  o.insecure_hosts.insert(dead);
+  o.retries = 0;
+  o.mirrors[origin.host()] = {dead, mirror.host()};
+  RegistryClient c(origin.host(), o, anonymous());
+  CHECK(c.get_manifest("lib/x", "v1").digest == d);
+  CHECK(c.get_blob_bytes("lib/x", layer.digest) == "layer in the mirror only");
+  // Not in any mirror: the registry itself answers (here: 404).
+  CHECK_THROWS_WITH(c.get_manifest("lib/x", "v2"), Catch::Contains(origin.host() + "/lib/x: HTTP 404"));
+  CHECK_FALSE(direct_origin.blob_size("lib/x", layer.digest));
+}
