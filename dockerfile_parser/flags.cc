@@ -297,6 +297,10 @@ Mount parse_mount(std::string_view value) {
   if ((m.type == "secret" || m.type == "ssh") && !m.from.empty()) {
     throw Error(m.type + " mounts currently don't support from");
   }
+  // BuildKit's dispatchSecret derives the secret id from id, source or target.
+  if (m.type == "secret" && m.id.empty() && m.source.empty() && m.target.empty()) {
+    throw Error("secret mount requires one of id, source or target");
+  }
   if (m.type == "cache" && m.sharing.empty()) m.sharing = "shared";
   if (m.target.empty() && m.type != "secret" && m.type != "ssh") {
     throw Error("mount type " + m.type + " requires a target (target=PATH)");

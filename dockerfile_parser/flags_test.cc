@@ -54,6 +54,7 @@ TEST_CASE("parse_mount: errors say what is wrong", "[flags]") {
   CHECK(err("type=cache,target=/x,mode=9").find("invalid value 9 for mode") != std::string::npos);
   CHECK(err("type=cache,target=/x,uid=-1").find("uid") != std::string::npos);
   CHECK(err("target=/x,required").find("unexpected key 'required'") != std::string::npos);
+  CHECK(err("type=secret").find("secret mount requires one of id, source or target") != std::string::npos);
   CHECK(err("type=secret,id=a,from=b").find("don't support from") != std::string::npos);
   CHECK(err("target=/x,ro=maybe").find("invalid value for ro") != std::string::npos);
   CHECK(err("type=tmpfs,target=/x,size=lots").find("invalid value for size") != std::string::npos);
