@@ -342,8 +342,8 @@ bool expands_variables(std::string_view cmd) {
 
 bool flag_expands(std::string_view cmd, std::string_view flag) {
   if (iequals(cmd, "run")) return flag == "mount";
-  if (iequals(cmd, "add")) return flag == "chown" || flag == "checksum";
-  if (iequals(cmd, "copy")) return flag == "chown";
+  if (iequals(cmd, "add")) return flag == "chown" || flag == "chmod" || flag == "checksum";
+  if (iequals(cmd, "copy")) return flag == "chown" || flag == "chmod";
   if (iequals(cmd, "from")) return flag == "platform";
   return false;
 }

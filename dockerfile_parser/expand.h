@@ -67,9 +67,9 @@ bool expands_variables(std::string_view cmd);
 
 // True when BuildKit expands the value of flag `flag` (no "--") of `cmd`:
 // RUN --mount (each option value; `from=` must not contain a variable), ADD
-// --chown/--checksum, COPY --chown, FROM --platform (with the global scope).
-// COPY --from is resolved to a stage before expansion, so it is not expanded;
-// neither is --chmod.
+// --chown/--chmod/--checksum, COPY --chown/--chmod (--chmod since BuildKit
+// v0.16), FROM --platform (with the global scope). COPY --from is resolved to
+// a stage before expansion, so it is never expanded (moby/buildkit#2374).
 bool flag_expands(std::string_view cmd, std::string_view flag);
 
 }  // namespace slipway::dockerfile

@@ -452,7 +452,8 @@ TEST_CASE("which instructions and flags expand", "[expand]") {
   CHECK_FALSE(flag_expands("run", "network"));
   CHECK(flag_expands("COPY", "chown"));
   CHECK_FALSE(flag_expands("copy", "from"));
-  CHECK_FALSE(flag_expands("copy", "chmod"));
+  CHECK(flag_expands("copy", "chmod"));
+  CHECK(flag_expands("ADD", "chmod"));
   CHECK(flag_expands("add", "chown"));
   CHECK(flag_expands("add", "checksum"));
   CHECK(flag_expands("from", "platform"));
