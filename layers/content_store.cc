@@ -86,7 +86,7 @@ std::optional<uint64_t> ContentStore::size(const Digest& d) const {
   return uint64_t(st.st_size);
 }
 
-void ContentStore::remove(const Digest& d) {
+void ContentStore::remove(const Digest& d) const {
   std::string p = blob_path(d);
   if (::unlink(p.c_str()) != 0 && errno != ENOENT) throw sys_error("removing " + p);
 }
@@ -126,7 +126,8 @@ ContentStore::Writer::Writer(Writer&& o) noexcept
       temp_path_(std::move(o.temp_path_)),
       sha_(std::move(o.sha_)),
       written_(o.written_),
-      done_(std::exchange(o.done_, true)) {}
+      done_(std::exchange(o.done_, true)),
+      existed_(o.existed_) {}
 
 ContentStore::Writer::~Writer() {
   if (!done_) ::unlink(temp_path_.c_str());
@@ -152,6 +153,7 @@ Digest ContentStore::Writer::commit(const std::optional<Digest>& expected, std::
   if (::fsync(fd_.get()) != 0) throw sys_error("syncing " + temp_path_);
   fd_.reset();
   std::string final_path = store_->blob_path(got);
+  existed_ = ::access(final_path.c_str(), F_OK) == 0;
   // rename(2) replaces atomically: a concurrent commit of the same digest put
   // identical bytes there, so either winner is correct.
   if (::rename(temp_path_.c_str(), final_path.c_str()) != 0) throw sys_error("committing " + final_path);

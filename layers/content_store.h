@@ -30,7 +30,7 @@ class ContentStore {
   // Size of a committed blob, or nullopt when absent.
   std::optional<uint64_t> size(const Digest& d) const;
   // Removes a blob; absent is not an error.
-  void remove(const Digest& d);
+  void remove(const Digest& d) const;
   // Every committed sha256 blob, sorted.
   std::vector<Digest> list() const;
 
@@ -47,6 +47,9 @@ class ContentStore {
     // Returns the digest of what was written.
     Digest commit(const std::optional<Digest>& expected = std::nullopt,
                   std::optional<uint64_t> expected_size = std::nullopt);
+    // After commit(): whether the store already held this blob, so a caller
+    // cleaning up what it added leaves other writers' blobs alone.
+    bool already_existed() const { return existed_; }
 
    private:
     friend class ContentStore;
@@ -57,6 +60,7 @@ class ContentStore {
     std::unique_ptr<Sha256> sha_;  // Sha256 is not movable
     uint64_t written_ = 0;
     bool done_ = false;
+    bool existed_ = false;
   };
   Writer writer() const;
 
