@@ -31,7 +31,8 @@ VarLookup lookup_in(const std::map<std::string, std::string>& vars);
 struct ExpandOptions {
   char escape = '\\';  // the Dockerfile's escape directive: '\\' or '`'
   // False for heredoc bodies, where BuildKit expands variables but keeps quote
-  // characters as they are (its SkipProcessQuotes mode).
+  // characters as they are (its SkipProcessQuotes mode). BuildKit expands
+  // heredocs with escape '\\' whatever the escape directive says.
   bool process_quotes = true;
 };
 

@@ -230,6 +230,18 @@ std::string StageScope::expand_word(std::string_view raw) const { return expand(
 
 std::vector<std::string> StageScope::expand_words(std::string_view raw) const { return expand(raw).words; }
 
+std::vector<std::string> StageScope::run_history_args() const {
+  EnvList seen;
+  for (const ArgValue& a : args_) {
+    std::optional<std::string> v = lookup(a.name);
+    set_in(seen, a.name, v ? *v : a.value.value_or(""));
+  }
+  if (seen.empty()) return {};
+  std::vector<std::string> out{"|" + std::to_string(seen.size())};
+  for (auto& kv : to_env_strings(seen)) out.push_back(std::move(kv));
+  return out;
+}
+
 EnvList StageScope::run_environment() const {
   EnvList out = state_env_;
   for (const auto& [k, v] : global_->proxy_env()) {

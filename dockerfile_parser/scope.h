@@ -112,7 +112,9 @@ class StageScope {
   // slipway::Error for an empty name or a default that fails to expand.
   void declare_arg(std::string_view word);
   void declare_arg(const std::string& name, const std::optional<std::string>& raw_default);
-  // ENV name=value, both already expanded by the caller.
+  // ENV name=value, both already expanded by the caller. BuildKit expands
+  // every pair of one ENV instruction before setting any, so in
+  // `ENV a=1 b=$a` b gets the previous a: expand them all, then set_env.
   void set_env(const std::string& name, const std::string& value);
 
   // The variable as the stage's expansions see it (ENV and ARG values).
@@ -130,6 +132,11 @@ class StageScope {
   // Declared ARGs in order, with their values (for history), proxies excluded
   // unless declared.
   const std::vector<ArgValue>& args() const { return args_; }
+  // BuildKit's history prefix for RUN (runCommandString): {"|N", "K=V", ...}
+  // for the declared ARGs, each once, valued as the environment has it now
+  // (an ENV may have replaced it), else "" when unset; empty without ARGs.
+  // The builder joins it with the command words by spaces.
+  std::vector<std::string> run_history_args() const;
 
  private:
   const GlobalScope* global_;

@@ -271,3 +271,15 @@ TEST_CASE("unused build args", "[scope]") {
   CHECK(g.unused_build_args_warning().empty());
   CHECK(other.lookup("UNUSED") == "u");
 }
+
+TEST_CASE("history prefix of RUN lists the declared ARGs", "[scope]") {
+  GlobalScope g(with_args({}), {{"B", "bb"}, {"HTTP_PROXY", "p"}}, kAmd64, kAmd64);
+  StageScope s(g, {});
+  CHECK(s.run_history_args().empty());
+  s.declare_arg("A=1");
+  s.declare_arg("B");
+  s.declare_arg("U");
+  s.set_env("A", "env");  // the environment's value is what BuildKit records
+  s.declare_arg("B=again");
+  CHECK(s.run_history_args() == std::vector<std::string>{"|3", "A=env", "B=bb", "U="});
+}
