@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "common/error.h"
+#include "dockerfile_parser/parser.h"
 
 using namespace slipway;
 using namespace slipway::dockerfile;
@@ -282,4 +283,49 @@ TEST_CASE("history prefix of RUN lists the declared ARGs", "[scope]") {
   s.set_env("A", "env");  // the environment's value is what BuildKit records
   s.declare_arg("B=again");
   CHECK(s.run_history_args() == std::vector<std::string>{"|3", "A=env", "B=bb", "U="});
+}
+
+TEST_CASE("scopes over a parsed Dockerfile", "[scope]") {
+  Dockerfile df = parse(
+      "ARG BASE=alpine\n"
+      "ARG TAG=3.19\n"
+      "ARG SUFFIX=-${TAG}\n"
+      "FROM ${BASE}:${TAG} AS build\n"
+      "ARG TAG\n"
+      "ARG LOCAL=\"x y\" OTHER=$TAG$SUFFIX\n"
+      "ENV E=$LOCAL F=${E:-unset}\n"
+      "FROM build\n"
+      "ARG TARGETOS\n",
+      "Dockerfile");
+  GlobalScope g(df, {{"TAG", "3.20"}}, kAmd64, kArm64);
+  REQUIRE(df.stages.size() == 2);
+  CHECK(g.expand(df.stages[0].base).word == "alpine:3.20");
+  CHECK(g.lookup("SUFFIX") == "-3.20");
+
+  auto run_stage = [](StageScope& s, const Stage& st) {
+    for (const Instruction& in : st.instructions) {
+      if (in.cmd == "arg") {
+        for (const auto& w : in.args) s.declare_arg(w);
+      } else if (in.cmd == "env") {
+        std::vector<std::pair<std::string, std::string>> kv;
+        for (size_t i = 0; i + 1 < in.args.size(); i += 2) {
+          kv.emplace_back(s.expand_word(in.args[i]), s.expand_word(in.args[i + 1]));
+        }
+        for (const auto& [k, v] : kv) s.set_env(k, v);
+      }
+    }
+  };
+  StageScope build(g, {"PATH=/bin"});
+  run_stage(build, df.stages[0]);
+  CHECK(build.lookup("TAG") == "3.20");
+  CHECK(build.lookup("LOCAL") == "x y");
+  CHECK(build.lookup("OTHER") == "3.20");  // SUFFIX was not re-declared
+  CHECK(build.lookup("E") == "x y");
+  CHECK(build.lookup("F") == "unset");  // the pairs of one ENV see the old values
+  CHECK(to_env_strings(build.env()) == std::vector<std::string>{"PATH=/bin", "E=x y", "F=unset"});
+
+  StageScope second = build.inherit();
+  run_stage(second, df.stages[1]);
+  CHECK(second.lookup("TARGETOS") == "linux");
+  CHECK(second.lookup("LOCAL") == "x y");
 }
