@@ -127,6 +127,15 @@ std::vector<Case> cases() {
                [](auto& base) { return tar({file("t"), symlink("d", base + "/outside"), hardlink("d/h", "t")}); },
                "d/h"});
   c.push_back({"whiteout naming ..", [](auto&) { return tar({file(".wh...", "")}); }, "invalid whiteout"});
+  c.push_back({"whiteout with an empty name", [](auto&) { return tar({file("/.wh.", "")}); }, "invalid whiteout"});
+  c.push_back({"overwriting a hardlink name replaces the inode",
+               [](auto&) { return tar({hardlink("h", "t"), file("h", "pwned")}); }, "",
+               [](auto& root, auto&) {
+                 CHECK(read_file(root + "/t") == "lower");
+                 CHECK(read_file(root + "/h") == "pwned");
+               },
+               [](auto& root, auto&) { write_file(root + "/t", "lower"); }});
+  c.push_back({"a file used as a parent directory", [](auto&) { return tar({file("f"), file("f/x")}); }, "f/x"});
   c.push_back({"whiteout naming . in a subdir", [](auto&) { return tar({dir("a"), file("a/.wh..", "")}); }, "invalid whiteout"});
   c.push_back({"whiteout with a .. path is clamped",
                [](auto&) { return tar({file("../.wh.outside", "")}); }, "",

@@ -3,7 +3,12 @@
 // as root and (in a child that drops to an unprivileged uid) rootless.
 #include "layers/unpack.h"
 
+#include <dirent.h>
 #include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -242,9 +247,9 @@ TEST_CASE("user.rootlesscontainers encoding matches umoci", "[unpack]") {
   CHECK_FALSE(decode_rootless_owner(std::string("\x0f\x01", 2)));
 }
 
-// Runs `fn` in a child that has dropped to uid/gid 65534 with no
-// capabilities; returns what it wrote to the pipe, or "FAILED: ..." .
-std::string as_unprivileged(const std::function<std::string()>& fn) {
+// Runs `fn` in a child after `setup` (which returns false on failure);
+// returns what fn returned, or "FAILED: ...".
+std::string in_child(const std::function<bool()>& setup, const std::function<std::string()>& fn) {
   int p[2];
   REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
   pid_t pid = ::fork();
@@ -253,9 +258,8 @@ std::string as_unprivileged(const std::function<std::string()>& fn) {
     ::close(p[0]);
     std::string out;
     int code = 0;
-    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
-        ::setresuid(65534, 65534, 65534) != 0) {
-      out = "FAILED: cannot drop privileges";
+    if (!setup()) {
+      out = std::string("FAILED: child setup: ") + std::strerror(errno);
       code = 1;
     } else {
       try {
@@ -277,6 +281,84 @@ std::string as_unprivileged(const std::function<std::string()>& fn) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   return out;
+}
+
+// Drops to uid/gid 65534, which also clears every capability.
+std::string as_unprivileged(const std::function<std::string()>& fn) {
+  return in_child(
+      [] {
+        return ::setgroups(0, nullptr) == 0 && ::setresgid(65534, 65534, 65534) == 0 &&
+               ::setresuid(65534, 65534, 65534) == 0;
+      },
+      fn);
+}
+
+// A seccomp filter that fails openat2 with `err`, as container runtimes with
+// older profiles do (ENOSYS) or hardened ones (EPERM).
+bool deny_openat2(int err) {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (static_cast<unsigned>(err) & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+  return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
+TEST_CASE("openat2 denied by seccomp falls back on every call", "[unpack][hostile]") {
+  for (int err : {ENOSYS, EPERM}) {
+    INFO("openat2 fails with " << err);
+    Fixture f;
+    std::string sentinel = f.tmp / "outside";
+    REQUIRE(::mkdir(sentinel.c_str(), 0755) == 0);
+    std::string blob = make_tar({symlink("a", sentinel), file("a/x", "pwned"), symlink("up", ".."),
+                                 file("up/outside/y", "inside"), dir("d"), file("d/f", "f")});
+    int root_fd = f.fd.get();
+    std::string out = in_child([err] { return deny_openat2(err); },
+                               [&] {
+                                 if (openat2_available()) return std::string("openat2 still works");
+                                 try {
+                                   apply_bytes(root_fd, blob);
+                                   return std::string("applied");
+                                 } catch (const Error& e) {
+                                   return std::string("error ") + e.what();
+                                 }
+                               });
+    CHECK_THAT(out, Catch::StartsWith("error layer entry a/x"));
+    CHECK(snapshot(sentinel).size() == 1);
+    out = in_child([err] { return deny_openat2(err); },
+                   [&] {
+                     apply_bytes(root_fd, make_tar({symlink("up", ".."), file("up/outside/y", "inside"), dir("d", 0700),
+                                                    file("d/f", "f")}));
+                     return std::string("applied");
+                   });
+    CHECK(out == "applied");
+    CHECK(read_file(f.at("outside/y")) == "inside");
+    CHECK((lstat_of(f.at("d")).st_mode & 07777) == 0700);
+  }
+}
+
+size_t open_fds() {
+  size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d)) ++n;
+    ::closedir(d);
+  }
+  return n;
+}
+
+TEST_CASE("no fd leaks, on success or failure", "[unpack]") {
+  Fixture f;
+  size_t before = open_fds();
+  std::vector<TarEntry> v{dir("a"), file("a/b"), symlink("l", "a"), hardlink("h", "a/b"), file("l/c"),
+                          file("a/.wh.b", ""), file(".wh..wh..opq", "")};
+  apply_bytes(f.fd.get(), make_tar(v));
+  CHECK(open_fds() == before);
+  v.push_back(symlink("loop", "loop"));
+  v.push_back(file("loop/x"));
+  CHECK_THROWS(apply_bytes(f.fd.get(), gzip(make_tar(v))));
+  CHECK(open_fds() == before);
 }
 
 TEST_CASE("rootless: owners are recorded in user.rootlesscontainers", "[unpack][rootless]") {
