@@ -26,8 +26,6 @@ bool is_special_param(int cp) {
   }
 }
 
-// ---- the lexer ---------------------------------------------------------
-
 // BuildKit's wordsStruct: text from variables is split on whitespace, quoted
 // text and escaped characters are not.
 struct Words {
