@@ -81,6 +81,10 @@ class RegistryClient {
   BlobPush push_blob(const std::string& repository, const BlobSource& blob,
                      const std::vector<std::string>& mount_from = {});
 
+  // Mounts a blob from another repository of this registry without
+  // uploading; false when the registry cannot (it lacks the blob there).
+  bool mount_blob(const std::string& repository, const Digest& digest, const std::string& from);
+
   int token_fetches() const { return auth_.token_fetches(); }
 
  private:

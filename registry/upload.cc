@@ -72,6 +72,20 @@ std::string RegistryClient::start_upload(const std::string& repository, const Di
   return resolve(r.header("location"));
 }
 
+bool RegistryClient::mount_blob(const std::string& repository, const Digest& digest, const std::string& from) {
+  bool mounted = false;
+  std::optional<std::string> session = try_mount(repository, digest, from, &mounted);
+  if (session) {
+    // The registry opened an upload instead; cancel it rather than leave it
+    // to expire.
+    HttpRequest del;
+    del.method = "DELETE";
+    del.url = *session;
+    send(del, {repository_scope(repository, "pull,push")}, where("cancelling upload to", repository));
+  }
+  return mounted;
+}
+
 BlobPush RegistryClient::push_blob(const std::string& repository, const BlobSource& blob,
                                    const std::vector<std::string>& mount_from) {
   if (blob_size(repository, blob.digest)) {
