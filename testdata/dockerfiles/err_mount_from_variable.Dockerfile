@@ -1,0 +1,3 @@
+FROM alpine
+ARG STAGE=builder
+RUN --mount=from=$STAGE,target=/x true
