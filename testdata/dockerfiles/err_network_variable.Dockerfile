@@ -1,0 +1,3 @@
+FROM alpine
+ARG NET=none
+RUN --network=$NET true
