@@ -1,0 +1,3 @@
+FROM alpine
+ARG I=30s
+HEALTHCHECK --interval=$I CMD true
