@@ -4,6 +4,8 @@ namespace slipway::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
+      {"build", "Build an image from a Dockerfile", cmd_build},
+      {"manifest", "Inspect a manifest, or create a multi-platform index", cmd_manifest},
       {"parse", "Parse a Dockerfile and print its structure", cmd_parse},
       {"version", "Print the version and the host platform", cmd_version},
   };

@@ -15,7 +15,9 @@ struct Command {
 };
 
 int cmd_version(const Args& args);
+int cmd_build(const Args& args);
 int cmd_parse(const Args& args);
+int cmd_manifest(const Args& args);
 
 // The table main() dispatches on, in the order --help lists them.
 const std::vector<Command>& commands();

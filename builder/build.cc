@@ -1,0 +1,247 @@
+#include "builder/build.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <ctime>
+#include <fstream>
+#include <set>
+
+#include "builder/base_image.h"
+#include "builder/context.h"
+#include "builder/dockerignore.h"
+#include "builder/output.h"
+#include "builder/stage.h"
+#include "builder/views.h"
+#include "common/error.h"
+#include "common/temp_dir.h"
+#include "dockerfile_parser/parser.h"
+#include "dockerfile_parser/scope.h"
+
+namespace slipway::build {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string rfc3339(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm {};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void mkdirs(const std::string& path, mode_t mode) {
+  std::string cur;
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      cur = path.substr(0, i);
+      if (mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) throw sys_error("mkdir " + cur);
+    }
+  }
+}
+
+// The builder's own mounts (stage views) live in a private mount namespace
+// and vanish with the process, however it ends.
+void enter_private_mount_namespace() {
+  if (unshare(CLONE_NEWNS) != 0) throw sys_error("unshare(CLONE_NEWNS) for the builder's mounts");
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) throw sys_error("making mounts private");
+}
+
+// Which stages the target needs, in Dockerfile order: the target, the
+// stages its FROM, COPY --from and RUN --mount from= name, transitively.
+std::vector<size_t> needed_stages(const dockerfile::Dockerfile& df, size_t target,
+                                  const dockerfile::GlobalScope& global) {
+  std::map<std::string, size_t> by_name;
+  for (size_t i = 0; i < df.stages.size(); ++i) {
+    if (df.stages[i].name) by_name[lower(*df.stages[i].name)] = i;
+    by_name[std::to_string(i)] = i;
+  }
+  std::set<size_t> need;
+  std::vector<size_t> todo = {target};
+  while (!todo.empty()) {
+    size_t s = todo.back();
+    todo.pop_back();
+    if (!need.insert(s).second) continue;
+    auto dep = [&](const std::string& name) {
+      auto it = by_name.find(lower(name));
+      if (it != by_name.end() && it->second < s) todo.push_back(it->second);
+    };
+    dep(global.expand(df.stages[s].base).word);
+    for (const auto& ins : df.stages[s].instructions) {
+      if (auto from = ins.flag("from")) dep(*from);
+      auto m = ins.flags.find("mount");
+      if (m == ins.flags.end()) continue;
+      for (const auto& v : m->second) {
+        auto p = v.find("from=");
+        if (p != std::string::npos && (p == 0 || v[p - 1] == ',')) dep(v.substr(p + 5, v.find(',', p) - p - 5));
+      }
+    }
+  }
+  return {need.begin(), need.end()};
+}
+
+void run_instruction(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
+                     const std::map<std::string, const StageState*>& stages) {
+  if (ins.cmd == "run") {
+    run_step(st, env, ins, stages);
+  } else if (ins.cmd == "copy" || ins.cmd == "add") {
+    copy_step(st, env, ins, stages);
+  } else if (!config_step(st, env, ins)) {
+    throw Error(where(st, ins) + ": " + ins.cmd + " is not supported");
+  }
+}
+
+}  // namespace
+
+std::string default_state_dir() {
+  if (const char* s = getenv("SLIPWAY_STATE_DIR"); s && *s) return s;
+  if (geteuid() == 0 && !getenv("_SLIPWAY_USERNS_MAP")) return "/var/lib/slipway";
+  if (const char* x = getenv("XDG_DATA_HOME"); x && *x) return std::string(x) + "/slipway";
+  const char* home = getenv("HOME");
+  if (!home || !*home) throw Error("cannot find a state dir: set --state-dir or HOME");
+  return std::string(home) + "/.local/share/slipway";
+}
+
+BuildResult run_build(const BuildOptions& options, Progress& progress, bool userns, bool single_id) {
+  std::string dockerfile_path = options.dockerfile.empty() ? options.context + "/Dockerfile" : options.dockerfile;
+  auto df = dockerfile::parse_file(dockerfile_path);
+
+  std::string state_dir = options.state_dir.empty() ? default_state_dir() : options.state_dir;
+  mkdirs(state_dir, 0700);
+  mkdirs(state_dir + "/tmp", 0700);
+  mkdirs(state_dir + "/cache", 0700);
+  ContentStore store(state_dir + "/content");
+  TempDir work(state_dir + "/tmp", "build-");
+  enter_private_mount_namespace();
+
+  std::string ignore_file;
+  IgnoreMatcher ignore = load_dockerignore(options.context, dockerfile_path, &ignore_file);
+  BuildContext context = BuildContext::load(options.context, ignore);
+  progress.debug("context " + options.context + ": " + std::to_string(context.entries().size()) + " entries" +
+                 (ignore_file.empty() ? "" : ", ignoring per " + ignore_file));
+
+  BuildEnv env{options, progress, store, state_dir, work.path(), false, false, {}, std::nullopt, "", {}, 0, {}, {},
+               nullptr};
+  env.userns = userns;
+  env.single_id = single_id;
+  env.context = &context;
+  env.layer_options.compression.algorithm = options.compression == "zstd" ? Compression::kZstd : Compression::kGzip;
+  env.layer_options.compression.level = options.compression_level;
+  env.layer_options.docker_media_types = options.image_format == "docker";
+  if (options.reproducible) env.source_date_epoch = options.source_date_epoch.value_or(0);
+  else env.source_date_epoch = options.source_date_epoch;
+  env.created = rfc3339(env.source_date_epoch.value_or(std::time(nullptr)));
+  // The sandbox binds copies, so a RUN step can never write the host's files.
+  for (const char* f : {"/etc/resolv.conf", "/etc/hosts"}) {
+    std::ifstream in(f);
+    std::string copy = work.path() + "/" + (f + 5);
+    std::ofstream(copy) << (in ? std::string(std::istreambuf_iterator<char>(in), {}) : std::string());
+    env.dns_files.push_back(copy);
+    env.dns_files.push_back(f);
+  }
+
+  dockerfile::GlobalScope global(df, options.build_args, host_platform(), options.platform);
+  size_t target = df.stages.size() - 1;
+  if (!options.target.empty()) {
+    bool found = false;
+    for (size_t i = 0; i < df.stages.size(); ++i) {
+      if (df.stages[i].name && lower(*df.stages[i].name) == lower(options.target)) {
+        target = i;
+        found = true;
+      }
+    }
+    if (!found) throw Error("target stage \"" + options.target + "\" could not be found in " + df.path);
+  }
+  auto order = needed_stages(df, target, global);
+
+  ImageSource images(env);
+  std::map<std::string, SourceImage> image_cache;
+  env.image_rootfs = [&](const std::string& ref) {
+    auto it = image_cache.find(ref);
+    if (it == image_cache.end()) it = image_cache.emplace(ref, images.resolve(ref, options.platform)).first;
+    return images.unpack(it->second);
+  };
+
+  std::map<size_t, std::unique_ptr<StageState>> done;
+  std::map<std::string, const StageState*> by_name;
+  for (size_t n = 0; n < order.size(); ++n) {
+    size_t i = order[n];
+    const auto& stage = df.stages[i];
+    auto st = std::make_unique<StageState>();
+    st->index = i;
+    st->df = &df;
+    st->name = stage.name.value_or("");
+    std::string base = global.expand(stage.base).word;
+    Platform platform = options.platform;
+    if (stage.platform) platform = parse_platform(global.expand(*stage.platform).word);
+    st->platform = platform.str();
+    progress.stage(static_cast<int>(n + 1), static_cast<int>(order.size()), st->name, base);
+
+    if (const StageState* prev = find_stage(base, by_name)) {
+      st->config = prev->config;
+      st->layers = prev->layers;
+      st->layer_dirs = prev->layer_dirs;
+      st->scope = std::make_unique<dockerfile::StageScope>(prev->scope->inherit());
+      st->shell = prev->shell;
+    } else if (lower(base) == "scratch") {
+      st->scope = std::make_unique<dockerfile::StageScope>(global, std::vector<std::string>{});
+    } else {
+      auto img = images.resolve(base, platform);
+      st->config = img.config;
+      st->layers = img.layers;
+      st->layer_dirs.push_back(images.unpack(img));
+      st->scope = std::make_unique<dockerfile::StageScope>(global, img.config.config.env);
+      if (img.config.config.shell) st->shell = *img.config.config.shell;
+      if (!platform_matches(platform, img.config.platform())) {
+        progress.warn("base image " + base + " is " + img.config.platform().str() + ", not " + platform.str());
+      }
+    }
+    st->config.config.env = dockerfile::to_env_strings(st->scope->env());
+    st->config.architecture = platform.architecture;
+    st->config.os = platform.os;
+    st->config.variant = platform.variant;
+
+    // ONBUILD triggers of the base run first, then are cleared.
+    std::vector<dockerfile::Instruction> triggers;
+    for (const auto& t : st->config.config.on_build) {
+      auto parsed = dockerfile::parse("FROM scratch\n" + t, base + " ONBUILD");
+      for (auto& ins : parsed.stages[0].instructions) triggers.push_back(ins);
+    }
+    st->config.config.on_build.clear();
+    size_t steps = triggers.size() + stage.instructions.size();
+    size_t k = 0;
+    const std::vector<dockerfile::Instruction>* lists[] = {&triggers, &stage.instructions};
+    for (const auto* list : lists) {
+      for (const auto& ins : *list) {
+        progress.step(static_cast<int>(n + 1), static_cast<int>(order.size()), static_cast<int>(++k),
+                      static_cast<int>(steps), ins.original.empty() ? ins.cmd : ins.original);
+        size_t layers_before = st->layers.size();
+        run_instruction(*st, env, ins, by_name);
+        progress.step_done(st->layers.size() > layers_before ? st->layers.back().descriptor.size : -1);
+      }
+    }
+    if (stage.name) by_name[lower(*stage.name)] = st.get();
+    by_name[std::to_string(i)] = st.get();
+    done[i] = std::move(st);
+  }
+  for (const auto& w : std::vector<std::string>{global.unused_build_args_warning()}) {
+    if (!w.empty()) progress.warn(w);
+  }
+
+  StageState& final_stage = *done[target];
+  final_stage.config.created = env.created;
+  for (const auto& [k, v] : options.labels) final_stage.config.config.labels[k] = v;
+  return write_outputs(final_stage, env);
+}
+
+}  // namespace slipway::build

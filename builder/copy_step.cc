@@ -1,0 +1,250 @@
+// COPY and ADD: an explicit layer built from the sources (no diff), then
+// applied to a fresh layer dir so later RUN steps see the files.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+#include "builder/context.h"
+#include "builder/dockerignore.h"
+#include "builder/stage.h"
+#include "builder/views.h"
+#include "common/error.h"
+#include "dockerfile_parser/expand.h"
+#include "dockerfile_parser/flags.h"
+#include "layers/diff.h"
+#include "layers/unpack.h"
+
+namespace slipway::build {
+
+namespace {
+
+struct Plan {
+  std::map<std::string, TarEntry> entries;  // by archive path
+  std::optional<uint32_t> uid, gid;         // --chown
+  std::optional<uint32_t> chmod;            // --chmod
+};
+
+std::string clean_dest(const std::string& workdir, const std::string& dest) {
+  std::string abs = dest.empty() || dest[0] != '/' ? (workdir.empty() ? "/" : workdir) + "/" + dest : dest;
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= abs.size()) {
+    size_t j = abs.find('/', i);
+    if (j == std::string::npos) j = abs.size();
+    std::string c = abs.substr(i, j - i);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(c);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
+  return out;  // relative archive path; "" is the root
+}
+
+std::string base_name(const std::string& p) {
+  auto s = p.rfind('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+TarEntry entry_for(const ContextEntry& e, const std::string& archive_path, const Plan& plan) {
+  TarEntry t;
+  t.path = archive_path;
+  t.mode = e.st.st_mode & 07777;
+  t.mtime = e.st.st_mtim.tv_sec;
+  switch (e.type) {
+    case EntryType::kDir: t.kind = TarKind::kDir; break;
+    case EntryType::kSymlink:
+      t.kind = TarKind::kSymlink;
+      t.link_target = e.link_target;
+      break;
+    case EntryType::kFile:
+      t.kind = TarKind::kFile;
+      t.source = e.path;
+      if (e.st.st_nlink > 1) t.link_id = static_cast<uint64_t>(e.st.st_ino) + 1;
+      break;
+    default:
+      throw Error("cannot copy " + e.path + ": not a file, directory or symlink");
+  }
+  if (plan.chmod && t.kind != TarKind::kSymlink) t.mode = *plan.chmod;
+  t.uid = plan.uid.value_or(0);
+  t.gid = plan.gid.value_or(0);
+  return t;
+}
+
+bool excluded(const std::string& rel, const std::vector<std::string>& patterns) {
+  for (const auto& p : patterns) {
+    std::string cur = rel;
+    for (;;) {  // a pattern excludes a path or anything below a match
+      if (path_match(p, cur)) return true;
+      auto s = cur.rfind('/');
+      if (s == std::string::npos) break;
+      cur.resize(s);
+    }
+  }
+  return false;
+}
+
+// One source (already expanded) into the plan.
+void add_source(Plan& plan, const BuildContext& ctx, const std::string& src, const std::string& dest,
+                bool dest_is_dir, bool parents, const std::vector<std::string>& exclude) {
+  auto matches = ctx.resolve_copy_source(src);
+  for (const auto& m : matches) {
+    if (m.path != "." && excluded(m.path, exclude)) continue;
+    std::string target;
+    if (parents) {
+      target = dest.empty() ? m.path : dest + "/" + m.path;
+    } else if (m.type == EntryType::kDir) {
+      target = dest;  // a directory's contents go into dest
+    } else {
+      target = dest_is_dir ? (dest.empty() ? base_name(m.path) : dest + "/" + base_name(m.path)) : dest;
+    }
+    if (m.path == ".") target = dest;
+    if (m.type != EntryType::kDir || parents) {
+      if (!target.empty()) plan.entries[target] = entry_for(m, target, plan);
+    }
+    if (m.type != EntryType::kDir) continue;
+    if (!target.empty() && m.path != ".") {
+      // The dest dir itself keeps existing metadata (a parent); only its
+      // contents are copied, as Docker does.
+      plan.entries.erase(target);
+      if (parents) plan.entries[target] = entry_for(m, target, plan);
+    }
+    std::string prefix = m.path == "." ? "" : m.path + "/";
+    for (const auto& child : ctx.below(m.path)) {
+      std::string rel = child.path.substr(prefix.size());
+      if (excluded(child.path, exclude)) continue;
+      std::string t = target.empty() ? rel : target + "/" + rel;
+      plan.entries[t] = entry_for(child, t, plan);
+    }
+  }
+}
+
+}  // namespace
+
+void copy_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
+               const std::map<std::string, const StageState*>& stages) {
+  std::string loc = where(st, ins);
+  try {
+    if (ins.args.size() < 2) throw Error(ins.cmd + " requires at least two arguments");
+    Plan plan;
+    if (auto chown = ins.flag("chown")) {
+      auto [u, g] = resolve_chown(st.scope->expand_word(*chown), stage_reader(st));
+      plan.uid = u;
+      plan.gid = g;
+    }
+    if (auto chmod = ins.flag("chmod")) plan.chmod = dockerfile::parse_chmod(*chmod);
+    std::vector<std::string> exclude;
+    if (auto it = ins.flags.find("exclude"); it != ins.flags.end()) {
+      for (const auto& e : it->second) exclude.push_back(st.scope->expand_word(e));
+    }
+    bool parents = ins.flag("parents").value_or("false") == "true";
+
+    std::vector<std::string> words;
+    for (const auto& a : ins.args) words.push_back(ins.json ? a : st.scope->expand_word(a));
+    std::string raw_dest = words.back();
+    words.pop_back();
+    std::string dest = clean_dest(st.config.config.working_dir, raw_dest);
+    bool dest_is_dir = words.size() > 1 || raw_dest.back() == '/' || raw_dest == "." ||
+                       (raw_dest.size() > 1 && raw_dest.substr(raw_dest.size() - 2) == "/.");
+
+    // Where sources come from: the context, or another stage or image.
+    std::optional<BuildContext> other;
+    const BuildContext* ctx = env.context;
+    if (auto from = ins.flag("from")) {
+      if (ins.cmd == "add") throw Error("ADD does not support --from; use COPY --from");
+      other = BuildContext::load(mount_source_view(env, *from, stages), IgnoreMatcher());
+      ctx = &*other;
+    }
+    if (!ctx) throw Error("no build context");
+    for (const auto& src : words) {
+      const dockerfile::Heredoc* heredoc = nullptr;
+      for (const auto& h : ins.heredocs) {
+        if (src == "<<" + h.name || src == "<<-" + h.name) heredoc = &h;
+      }
+      if (heredoc) {
+        TarEntry t;
+        t.path = dest_is_dir ? (dest.empty() ? heredoc->name : dest + "/" + heredoc->name) : dest;
+        t.mode = plan.chmod.value_or(0644);
+        t.uid = plan.uid.value_or(0);
+        t.gid = plan.gid.value_or(0);
+        t.mtime = env.source_date_epoch.value_or(std::time(nullptr));
+        dockerfile::ExpandOptions opt;
+        opt.process_quotes = false;
+        t.data = heredoc->expand ? dockerfile::expand(heredoc->content, st.scope->vars(), opt).word : heredoc->content;
+        plan.entries[t.path] = std::move(t);
+        continue;
+      }
+      if (src.find("://") != std::string::npos) {
+        throw Error(ins.cmd + " from a URL (" + src + ") is not supported yet");
+      }
+      add_source(plan, *ctx, src, dest, dest_is_dir, parents, exclude);
+    }
+
+    // Parent directories: existing ones keep their metadata, new ones are
+    // 0755 and owned by the --chown user.
+    auto fds = open_layer_dirs(st);
+    std::vector<int> raw;
+    for (const auto& f : fds) raw.push_back(f.get());
+    std::set<std::string> parents_needed;
+    for (const auto& [path, e] : plan.entries) {
+      std::string p = path;
+      for (auto s = p.rfind('/'); s != std::string::npos; s = p.rfind('/')) {
+        p.resize(s);
+        parents_needed.insert(p);
+      }
+    }
+    if (!dest.empty() && dest_is_dir) parents_needed.insert(dest);
+    for (const auto& p : parents_needed) {
+      if (plan.entries.count(p)) continue;
+      TarEntry d;
+      d.path = p;
+      d.kind = TarKind::kDir;
+      if (auto hit = lookup_in_layers(raw, p)) {
+        if (!S_ISDIR(hit->st.st_mode)) throw Error("cannot copy into /" + p + ": it exists and is not a directory");
+        d.mode = hit->st.st_mode & 07777;
+        d.uid = hit->st.st_uid;
+        d.gid = hit->st.st_gid;
+        d.mtime = hit->st.st_mtim.tv_sec;
+        if (auto owner = layers::read_rootless_owner(hit->parent.get(), hit->name)) {
+          d.uid = owner->first;
+          d.gid = owner->second;
+        }
+      } else {
+        d.mode = 0755;
+        d.uid = plan.uid.value_or(0);
+        d.gid = plan.gid.value_or(0);
+        d.mtime = env.source_date_epoch.value_or(std::time(nullptr));
+      }
+      plan.entries[p] = d;
+    }
+
+    std::vector<TarEntry> entries;
+    for (auto& [p, e] : plan.entries) entries.push_back(std::move(e));
+    TarOptions tar;
+    tar.source_date_epoch = env.source_date_epoch;
+    tar.source_dir_fd = ctx->root_fd();
+    auto layer = write_layer(env.store, std::move(entries), tar, env.layer_options);
+    // Later RUN steps see the files through a layer dir made from the blob.
+    std::string dir = env.new_layer_dir();
+    layers::apply_layer(dir, env.store.blob_path(layer.descriptor.digest));
+    st.layer_dirs.push_back(dir);
+    std::string created_by = (ins.cmd == "add" ? "ADD" : "COPY");
+    for (const auto& [k, v] : ins.flags) {
+      for (const auto& x : v) created_by += " --" + k + "=" + x;
+    }
+    for (const auto& w : words) created_by += " " + w;
+    created_by += " " + raw_dest + " # buildkit";
+    record_step(st, env, created_by, layer);
+  } catch (const Error& e) {
+    throw e.with_context(loc + ": " + (ins.cmd == "add" ? std::string("ADD") : std::string("COPY")));
+  }
+}
+
+}  // namespace slipway::build

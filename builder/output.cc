@@ -1,0 +1,122 @@
+#include "builder/output.h"
+
+#include <fstream>
+
+#include "builder/registry_flags.h"
+#include "common/error.h"
+#include "layers/oci_layout.h"
+#include "registry/client.h"
+#include "registry/reference.h"
+
+namespace slipway::build {
+
+namespace {
+
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) throw Error("cannot write " + path);
+  out << text;
+  if (!out.flush()) throw Error("cannot write " + path);
+}
+
+registry::Reference destination(const std::string& text, const Platform& p, bool suffix) {
+  auto ref = registry::Reference::parse(text);
+  if (suffix) {
+    if (!ref.digest.empty()) throw Error("--arch-suffix needs a tag, not a digest, in " + text);
+    ref = ref.with_tag((ref.tag.empty() ? "latest" : ref.tag) + "-" + arch_suffix(p));
+  }
+  return ref;
+}
+
+}  // namespace
+
+std::string arch_suffix(const Platform& p) {
+  if (p.architecture == "arm" && !p.variant.empty()) return "arm" + p.variant;
+  return p.architecture;
+}
+
+BuildResult write_outputs(StageState& st, BuildEnv& env) {
+  const BuildOptions& o = env.options;
+  bool docker = o.image_format == "docker";
+  std::string config_bytes = image_config_json(st.config);
+  Descriptor config_desc = describe_json(docker ? media::kDockerConfig : media::kOciConfig, config_bytes);
+  env.store.put(config_bytes, config_desc.digest);
+  Manifest m;
+  m.media_type = docker ? media::kDockerManifest : media::kOciManifest;
+  m.config = config_desc;
+  for (const auto& l : st.layers) m.layers.push_back(l.descriptor);
+  if (!docker) m.annotations = o.annotations;
+  std::string manifest_bytes = manifest_json(m);
+  Descriptor manifest_desc = describe_json(m.media_type, manifest_bytes);
+  env.store.put(manifest_bytes, manifest_desc.digest);
+
+  BuildResult result;
+  result.manifest_digest = manifest_desc.digest;
+  result.manifest_media_type = m.media_type;
+  result.manifest_size = manifest_desc.size;
+  Platform platform{st.config.os, st.config.architecture, st.config.variant, ""};
+
+  if (!o.oci_layout_path.empty()) {
+    auto layout = OciLayout::create(o.oci_layout_path);
+    // Hard links would tie the layout to our store's inodes; a layout is
+    // handed to other tools, so it gets its own verified copies.
+    for (const auto& l : m.layers) {
+      if (layout.store().exists(l.digest)) continue;
+      std::ifstream in(env.store.blob_path(l.digest), std::ios::binary);
+      auto w = layout.store().writer();
+      char buf[1 << 16];
+      while (in.read(buf, sizeof buf) || in.gcount() > 0) w.write(buf, static_cast<size_t>(in.gcount()));
+      w.commit(l.digest, static_cast<uint64_t>(l.size));
+    }
+    std::string tag = "latest";
+    if (!o.destinations.empty()) {
+      auto ref = destination(o.destinations[0], platform, o.arch_suffix);
+      if (!ref.tag.empty()) tag = ref.tag;
+    }
+    auto d = layout.write_image(st.config, m.layers, tag, docker);
+    if (d.digest != manifest_desc.digest) {
+      // write_image serialises the same structs canonically: a difference
+      // would mean two different images under one build.
+      throw Error("internal error: OCI layout manifest " + d.digest.str() + " differs from " +
+                  manifest_desc.digest.str());
+    }
+    env.progress.result("wrote OCI layout", o.oci_layout_path + ":" + tag, d.digest.str());
+  }
+  if (!o.tar_path.empty()) throw Error("--tar-path (docker-archive) is not available yet");
+
+  if (!o.no_push) {
+    for (const auto& text : o.destinations) {
+      auto ref = destination(text, platform, o.arch_suffix);
+      registry::RegistryClient client(ref.registry, cli::registry_options(o, true, ref.registry));
+      std::vector<Descriptor> blobs = m.layers;
+      blobs.push_back(config_desc);
+      for (size_t i = 0; i < blobs.size(); ++i) {
+        const auto& b = blobs[i];
+        std::vector<std::string> mount_from;
+        if (i < st.layers.size() && st.layers[i].source_host == ref.registry && !st.layers[i].source_repository.empty() &&
+            st.layers[i].source_repository != ref.repository) {
+          mount_from.push_back(st.layers[i].source_repository);
+        }
+        auto src = registry::BlobSource::from_file(env.store.blob_path(b.digest), b.digest, static_cast<uint64_t>(b.size));
+        auto how = client.push_blob(ref.repository, src, mount_from);
+        env.progress.debug(std::string(how == registry::BlobPush::kExisted ? "exists " : how == registry::BlobPush::kMounted ? "mounted " : "pushed ") +
+                           b.digest.str());
+      }
+      auto digest = client.put_manifest(ref.repository, ref.tag.empty() ? manifest_desc.digest.str() : ref.tag,
+                                        m.media_type, manifest_bytes);
+      std::string pushed = ref.name() + (ref.tag.empty() ? "" : ":" + ref.tag) + "@" + digest.str();
+      result.pushed.push_back(pushed);
+      env.progress.result("pushed", pushed, "");
+    }
+  }
+  if (!o.manifest.empty()) env.progress.warn("--manifest is not supported yet; run slipway manifest create");
+  if (!o.digest_file.empty()) write_text_file(o.digest_file, manifest_desc.digest.str());
+  if (!o.image_name_with_digest_file.empty()) {
+    std::string text;
+    for (const auto& p : result.pushed) text += p + "\n";
+    write_text_file(o.image_name_with_digest_file, text);
+  }
+  return result;
+}
+
+}  // namespace slipway::build

@@ -1,0 +1,233 @@
+// RUN: the command runs in the sandbox over an overlay of the stage's layer
+// dirs with a fresh upper dir; the overlay differ turns the upper into the
+// step's layer.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "builder/context.h"
+#include "builder/sandbox.h"
+#include "builder/stage.h"
+#include "builder/views.h"
+#include "common/digest.h"
+#include "common/error.h"
+#include "dockerfile_parser/flags.h"
+
+namespace slipway::build {
+
+namespace {
+
+bool is_bare_heredoc(const std::string& script, const dockerfile::Heredoc& h) {
+  std::string s = script;
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  for (const char* prefix : {"<<", "<<-"}) {
+    for (const std::string& q : {std::string(), std::string("\""), std::string("'")}) {
+      if (s == prefix + q + h.name + q) return true;
+    }
+  }
+  return false;
+}
+
+void write_private_file(const std::string& path, const std::string& data, mode_t mode, uid_t uid, gid_t gid) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) throw sys_error("create " + path);
+  if (write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size())) throw sys_error("write " + path);
+  (void)!fchown(fd.get(), uid, gid);
+  if (fchmod(fd.get(), mode) != 0) throw sys_error("chmod " + path);
+}
+
+std::string read_secret(const SecretSpec& s) {
+  if (!s.env.empty()) {
+    const char* v = getenv(s.env.c_str());
+    if (!v) throw Error("secret " + s.id + ": environment variable " + s.env + " is not set");
+    return v;
+  }
+  std::ifstream in(s.src, std::ios::binary);
+  if (!in) throw Error("secret " + s.id + ": cannot read " + s.src);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Locks a cache dir for sharing=locked; released when the fd closes.
+UniqueFd lock_dir(const std::string& dir) {
+  UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) throw sys_error("open cache " + dir);
+  if (flock(fd.get(), LOCK_EX) != 0) throw sys_error("lock cache " + dir);
+  return fd;
+}
+
+struct MountPlan {
+  std::vector<sandbox::BindMount> binds;
+  std::vector<sandbox::TmpfsMount> tmpfs;
+  std::vector<std::string> env;  // secrets exposed as env vars
+  std::vector<UniqueFd> held;    // fds the bind sources and locks live on
+};
+
+void plan_mount(MountPlan& plan, StageState& st, BuildEnv& env, const dockerfile::Mount& m,
+                const std::map<std::string, const StageState*>& stages, const std::string& context_dir) {
+  if (m.type == "cache") {
+    // The id names a directory in the state dir: hash it so no id can
+    // reach outside that directory.
+    std::string id = m.id.empty() ? m.target : m.id;
+    std::string dir = env.state_dir + "/cache/" + sha256_of(id).hex.substr(0, 32);
+    if (mkdir(dir.c_str(), static_cast<mode_t>(m.mode.value_or(0755))) == 0) {
+      (void)!chown(dir.c_str(), m.uid.value_or(0), m.gid.value_or(0));
+      chmod(dir.c_str(), static_cast<mode_t>(m.mode.value_or(0755)));
+    } else if (errno != EEXIST) {
+      throw sys_error("create cache dir for " + id);
+    }
+    if (m.sharing == "locked" || m.sharing == "private") plan.held.push_back(lock_dir(dir));
+    plan.binds.push_back({dir, m.target, false, false});  // caches are writable
+  } else if (m.type == "tmpfs") {
+    plan.tmpfs.push_back({m.target, m.size ? static_cast<uint64_t>(*m.size) : 0});
+  } else if (m.type == "secret") {
+    const SecretSpec* spec = nullptr;
+    std::string id = m.id.empty() ? m.target.substr(m.target.rfind('/') + 1) : m.id;
+    for (const auto& s : env.options.secrets) {
+      if (s.id == id) spec = &s;
+    }
+    if (!spec) {
+      if (m.required) throw Error("secret " + id + " is required but was not given with --secret id=" + id);
+      return;
+    }
+    std::string value = read_secret(*spec);
+    if (m.env) plan.env.push_back(*m.env + "=" + value);
+    if (m.env && m.target.empty()) return;
+    std::string file = env.work_dir + "/secret-" + sha256_of(id).hex.substr(0, 16);
+    if (access(file.c_str(), F_OK) != 0) {
+      write_private_file(file, value, static_cast<mode_t>(m.mode.value_or(0400)), m.uid.value_or(0), m.gid.value_or(0));
+    }
+    std::string target = m.target.empty() ? "/run/secrets/" + id : m.target;
+    plan.binds.push_back({file, target, true, true});
+  } else if (m.type == "bind") {
+    std::string root;
+    if (m.from.empty()) {
+      root = context_dir;
+    } else {
+      root = mount_source_view(env, m.from, stages);
+    }
+    UniqueFd root_fd(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd) throw sys_error("open bind source " + root);
+    std::string rel = clean_context_path(m.source.empty() ? "." : m.source);
+    UniqueFd src = rel == "." ? std::move(root_fd) : open_in_context(root_fd.get(), rel, O_PATH);
+    struct stat s {};
+    fstat(src.get(), &s);
+    std::string path = "/proc/self/fd/" + std::to_string(src.get());
+    plan.binds.push_back({path, m.target, m.readonly, !S_ISDIR(s.st_mode)});
+    plan.held.push_back(std::move(src));
+  } else {
+    throw Error("RUN --mount=type=" + m.type + " is not supported");
+  }
+  (void)st;
+}
+
+}  // namespace
+
+void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
+              const std::map<std::string, const StageState*>& stages) {
+  std::string loc = where(st, ins);
+  if (auto sec = ins.flag("security"); sec && *sec == "insecure") {
+    throw Error(loc + ": RUN --security=insecure is not supported: Slipway never runs steps privileged");
+  }
+  sandbox::RunSpec spec;
+  std::string heredoc_file;
+  if (ins.json) {
+    spec.argv = ins.args;
+  } else {
+    std::string script = ins.args.empty() ? "" : ins.args[0];
+    if (!ins.heredocs.empty() && is_bare_heredoc(script, ins.heredocs[0])) {
+      const auto& h = ins.heredocs[0];
+      if (h.content.rfind("#!", 0) == 0) {
+        // A script with its own interpreter runs as a file, as in BuildKit.
+        heredoc_file = env.work_dir + "/heredoc-" + std::to_string(env.next_layer_id);
+        write_private_file(heredoc_file, h.content, 0755, 0, 0);
+        spec.binds.push_back({heredoc_file, "/dev/.slipway-heredoc", true, true});
+        spec.argv = {"/dev/.slipway-heredoc"};
+      } else {
+        script = h.content;
+      }
+    } else {
+      for (const auto& h : ins.heredocs) script += "\n" + h.content + h.name;
+    }
+    if (spec.argv.empty()) {
+      spec.argv = st.shell;
+      spec.argv.push_back(script);
+    }
+  }
+  for (const auto& [k, v] : st.scope->run_environment()) spec.env.push_back(k + "=" + v);
+  spec.cwd = st.config.config.working_dir.empty() ? "/" : st.config.config.working_dir;
+  if (!st.config.config.user.empty()) {
+    auto u = resolve_user(st.config.config.user, stage_reader(st));
+    if (env.single_id && u.uid != 0) {
+      env.progress.warn(loc + ": USER " + st.config.config.user +
+                        " runs as root: only one id is mapped (set up /etc/subuid for real users)");
+    } else {
+      spec.uid = u.uid;
+      spec.gid = u.gid;
+      spec.groups = u.groups;
+    }
+    bool has_home = false;
+    for (const auto& e : spec.env) has_home = has_home || e.rfind("HOME=", 0) == 0;
+    if (!has_home) spec.env.push_back("HOME=" + u.home);
+  }
+  spec.network_none = ins.flag("network").value_or("") == "none";
+  spec.fake_chown = env.single_id;
+  for (size_t i = 0; i + 1 < env.dns_files.size(); i += 2) {
+    spec.binds.push_back({env.dns_files[i], env.dns_files[i + 1], true, true});
+  }
+
+  MountPlan plan;
+  auto mounts = ins.flags.find("mount");
+  if (mounts != ins.flags.end()) {
+    for (const auto& raw : mounts->second) {
+      try {
+        auto m = dockerfile::parse_mount(st.scope->expand_word(raw));
+        plan_mount(plan, st, env, m, stages, env.options.context);
+      } catch (const Error& e) {
+        throw e.with_context(loc + ": RUN --mount");
+      }
+    }
+  }
+  spec.binds.insert(spec.binds.end(), plan.binds.begin(), plan.binds.end());
+  spec.tmpfs = plan.tmpfs;
+  spec.env.insert(spec.env.end(), plan.env.begin(), plan.env.end());
+
+  std::string upper = env.new_layer_dir();
+  TempDir scratch(env.work_dir, "run-");
+  std::string work = scratch.path() + "/work", merged = scratch.path() + "/merged";
+  if (mkdir(work.c_str(), 0700) != 0 || mkdir(merged.c_str(), 0755) != 0) throw sys_error("mkdir " + work);
+  spec.rootfs = merged;
+  spec.use_overlay = true;
+  spec.overlay.upper = upper;
+  spec.overlay.work = work;
+  spec.overlay.userxattr = env.userns;
+  for (auto it = st.layer_dirs.rbegin(); it != st.layer_dirs.rend(); ++it) spec.overlay.lowers.push_back(*it);
+  if (spec.overlay.lowers.empty()) {
+    // FROM scratch: overlay needs at least one lower.
+    std::string empty = env.new_layer_dir();
+    st.layer_dirs.push_back(empty);
+    spec.overlay.lowers.push_back(empty);
+  }
+
+  auto result = sandbox::run(spec);
+  if (result.exit_code != 0) {
+    throw Error(loc + ": RUN returned a non-zero code: " + std::to_string(result.exit_code));
+  }
+  // Mount points the sandbox had to create are not part of the image.
+  for (auto it = result.created_mountpoints.rbegin(); it != result.created_mountpoints.rend(); ++it) {
+    std::string p = upper + *it;
+    struct stat s {};
+    if (lstat(p.c_str(), &s) != 0) continue;
+    if (S_ISDIR(s.st_mode)) rmdir(p.c_str());
+    else if (S_ISREG(s.st_mode) && s.st_size == 0) unlink(p.c_str());
+  }
+  std::string created_by = "RUN";
+  for (const auto& a : st.scope->run_history_args()) created_by += " " + a;
+  for (const auto& a : spec.argv) created_by += " " + a;
+  created_by += " # buildkit";
+  record_step(st, env, created_by, commit_layer_dir(st, env, upper));
+}
+
+}  // namespace slipway::build

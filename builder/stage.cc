@@ -1,0 +1,89 @@
+#include "builder/stage.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "layers/diff.h"
+
+namespace slipway::build {
+
+std::string BuildEnv::new_layer_dir() {
+  std::string dir = work_dir + "/l" + std::to_string(next_layer_id++);
+  if (mkdir(dir.c_str(), 0755) != 0) throw sys_error("mkdir " + dir);
+  return dir;
+}
+
+std::vector<UniqueFd> open_layer_dirs(const StageState& st) {
+  std::vector<UniqueFd> fds;
+  for (auto it = st.layer_dirs.rbegin(); it != st.layer_dirs.rend(); ++it) {
+    UniqueFd fd(open(it->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw sys_error("open layer dir " + *it);
+    fds.push_back(std::move(fd));
+  }
+  return fds;
+}
+
+std::optional<std::string> read_stage_file(const StageState& st, const std::string& rel) {
+  auto fds = open_layer_dirs(st);
+  std::vector<int> raw;
+  for (const auto& f : fds) raw.push_back(f.get());
+  auto hit = lookup_in_layers(raw, rel);
+  if (!hit || !S_ISREG(hit->st.st_mode)) return std::nullopt;
+  UniqueFd fd(openat(hit->parent.get(), hit->name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0) throw sys_error("read /" + rel);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > (16u << 20)) throw Error("/" + rel + " in the image is larger than 16 MiB");
+  }
+  return out;
+}
+
+RootFileReader stage_reader(const StageState& st) {
+  return [&st](const std::string& rel) { return read_stage_file(st, rel); };
+}
+
+std::string where(const StageState& st, const dockerfile::Instruction& ins) {
+  return st.df->path + ":" + std::to_string(ins.line);
+}
+
+void record_step(StageState& st, BuildEnv& env, const std::string& created_by,
+                 const std::optional<LayerResult>& layer) {
+  History h;
+  h.created = env.created;
+  h.created_by = created_by;
+  h.comment = "buildkit.dockerfile.v0";
+  h.empty_layer = !layer.has_value();
+  st.config.history.push_back(h);
+  if (layer) {
+    st.layers.push_back({layer->descriptor, layer->diff_id, "", ""});
+    st.config.diff_ids.push_back(layer->diff_id);
+  }
+}
+
+std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const std::string& dir) {
+  UniqueFd upper(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!upper) throw sys_error("open " + dir);
+  auto lowers = open_layer_dirs(st);
+  std::vector<int> raw;
+  for (const auto& f : lowers) raw.push_back(f.get());
+  auto entries = overlay_diff(upper.get(), raw);
+  if (entries.empty()) {
+    remove_tree(dir);
+    return std::nullopt;
+  }
+  TarOptions tar;
+  tar.source_date_epoch = env.source_date_epoch;
+  tar.source_dir_fd = upper.get();
+  auto result = write_layer(env.store, std::move(entries), tar, env.layer_options);
+  st.layer_dirs.push_back(dir);
+  return result;
+}
+
+}  // namespace slipway::build
