@@ -15,6 +15,10 @@ namespace slipway {
 namespace {
 
 constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+// Each level holds an fd and a stack frame. No path this deep can be named
+// (PATH_MAX is 4096), so a deeper context is hostile or broken: refuse it
+// cleanly rather than run out of fds or stack.
+constexpr int kMaxDepth = 2048;
 
 EntryType type_of(mode_t mode) {
   if (S_ISREG(mode)) return EntryType::kFile;
@@ -82,7 +86,12 @@ class Walker {
     Pending* up;
   };
 
-  void walk(int dir_fd, const std::string& prefix, const IgnoreMatcher::Matches& dir_matches, Pending* pending) {
+  void walk(int dir_fd, const std::string& prefix, const IgnoreMatcher::Matches& dir_matches, Pending* pending,
+            int depth = 0) {
+    if (depth > kMaxDepth) {
+      throw Error("directory " + prefix.substr(0, 200) + "... is nested more than " + std::to_string(kMaxDepth) +
+                  " levels deep");
+    }
     ++stats_.dirs_read;
     for (const DirName& dn : read_dir(dir_fd, prefix)) {
       std::string rel = prefix.empty() ? dn.name : prefix + "/" + dn.name;
@@ -111,9 +120,9 @@ class Walker {
       if (!child) continue;
       if (excluded) {
         Pending node{e, dir_fd, false, pending};
-        walk(child.get(), node.entry.path, matches, &node);
+        walk(child.get(), node.entry.path, matches, &node, depth + 1);
       } else {
-        walk(child.get(), e.path, matches, nullptr);
+        walk(child.get(), e.path, matches, nullptr, depth + 1);
       }
     }
   }

@@ -260,3 +260,20 @@ TEST_CASE("a missing context directory is a clear error") {
   std::string err = error_of([&] { BuildContext::load(t.at("nope"), IgnoreMatcher()); });
   CHECK(err.find("opening build context " + t.at("nope")) == 0);
 }
+
+TEST_CASE("absurdly deep contexts are refused, not crashed on") {
+  TempTree t;
+  int fd = ::open(t.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  slipway::UniqueFd cur(fd);
+  for (int i = 0; i < 2100; ++i) {  // mkdirat: the path is too long for mkdir
+    REQUIRE(::mkdirat(cur.get(), "d", 0755) == 0);
+    slipway::UniqueFd next(::openat(cur.get(), "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(next);
+    cur = std::move(next);
+  }
+  std::string err = error_of([&] { BuildContext::load(t.root, IgnoreMatcher()); });
+  CHECK(err.find("is nested more than 2048 levels deep") != std::string::npos);
+  // Pruned by .dockerignore, the same tree is fine.
+  CHECK(BuildContext::load(t.root, IgnoreMatcher::parse("d\n")).entries().empty());
+}

@@ -5,7 +5,7 @@
 #include "common/digest.h"
 #include "common/error.h"
 
-namespace slipway {
+namespace slipway::registry {
 namespace {
 
 constexpr std::string_view kDefaultRegistry = "docker.io";
@@ -222,4 +222,4 @@ Reference Reference::with_digest(std::string_view new_digest) const {
   return r;
 }
 
-}  // namespace slipway
+}  // namespace slipway::registry

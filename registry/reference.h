@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace slipway {
+namespace slipway::registry {
 
 struct Reference {
   std::string registry;    // "docker.io", "localhost:5000", "[::1]:5000"
@@ -41,4 +41,10 @@ bool is_valid_tag(std::string_view tag);
 bool is_valid_repository_path(std::string_view path);
 bool is_valid_registry_host(std::string_view host);
 
+}  // namespace slipway::registry
+
+namespace slipway {
+// References cross every module boundary (CLI, builder, registry), so they are
+// also reachable without the registry:: prefix.
+using registry::Reference;
 }  // namespace slipway

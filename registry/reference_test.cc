@@ -5,7 +5,7 @@
 
 #include "common/error.h"
 
-using slipway::Reference;
+using slipway::registry::Reference;
 
 namespace {
 
