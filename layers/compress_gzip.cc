@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -70,6 +71,10 @@ class Deflater {
   z_stream z_{};
 };
 
+// Three roles: the caller's thread cuts blocks and hands them out, worker
+// threads deflate them, and a writer thread emits them in order (and combines
+// the CRCs). The caller only waits when every buffer of the window is in use,
+// so a slow handoff on a busy machine does not stall the whole pipeline.
 class GzipCompressor : public Compressor {
  public:
   GzipCompressor(const CompressOptions& o, ByteSink& out)
@@ -77,9 +82,9 @@ class GzipCompressor : public Compressor {
         level_(o.level < 0 ? 6 : o.level),
         block_size_(o.block_size < kDictSize ? kDictSize : o.block_size),
         threads_(effective_threads(o.threads)),
-        // Two blocks per thread keep every core busy while the oldest block is
-        // written out; more would only cost memory.
-        window_(threads_ <= 1 ? 1 : 2 * threads_ + 1) {
+        // Four blocks per worker absorb scheduling delays; memory stays at
+        // window * ~2 * block_size (about 2.5 MiB for 2 threads).
+        window_(4 * size_t(threads_) + 2) {
     if (level_ > 9) throw Error("gzip: level " + std::to_string(level_) + " is out of range 0-9");
     static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};  // mtime 0, OS unknown
     out_.write(header, sizeof header);
@@ -87,6 +92,7 @@ class GzipCompressor : public Compressor {
       inline_deflater_ = std::make_unique<Deflater>(level_);
     } else {
       for (unsigned i = 0; i < threads_; ++i) workers_.emplace_back([this] { work(); });
+      writer_ = std::thread([this] { write_out(); });
     }
     current_ = new_job();
   }
@@ -97,7 +103,9 @@ class GzipCompressor : public Compressor {
       stop_ = true;
     }
     work_cv_.notify_all();
+    done_cv_.notify_all();
     for (auto& t : workers_) t.join();
+    if (writer_.joinable()) writer_.join();
   }
 
   void write(const void* data, size_t size) override {
@@ -116,7 +124,11 @@ class GzipCompressor : public Compressor {
     if (finished_) throw Error("gzip: finish called twice");
     finished_ = true;
     dispatch(true);
-    while (!inflight_.empty()) emit_front();
+    {
+      std::unique_lock lock(mu_);
+      free_cv_.wait(lock, [&] { return written_ == dispatched_ || error_; });
+      if (error_) std::rethrow_exception(error_);
+    }
     unsigned char trailer[8];
     for (int i = 0; i < 4; ++i) trailer[i] = static_cast<unsigned char>(crc_ >> (8 * i));
     for (int i = 0; i < 4; ++i) trailer[4 + i] = static_cast<unsigned char>(total_ >> (8 * i));  // ISIZE: mod 2^32
@@ -126,12 +138,19 @@ class GzipCompressor : public Compressor {
  private:
   std::shared_ptr<Job> new_job() {
     std::shared_ptr<Job> j;
-    if (!free_.empty()) {
-      j = std::move(free_.back());
-      free_.pop_back();
-    } else {
+    {
+      std::unique_lock lock(mu_);
+      free_cv_.wait(lock, [&] { return !free_.empty() || allocated_ < window_ || error_; });
+      if (error_) std::rethrow_exception(error_);
+      if (!free_.empty()) {
+        j = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (!j) {
       j = std::make_shared<Job>();
       j->in.resize(block_size_);
+      ++allocated_;
     }
     j->in_len = 0;
     j->last = false;
@@ -146,35 +165,60 @@ class GzipCompressor : public Compressor {
     job->last = last;
     job->dict = std::move(next_dict_);
     if (!last) {
-      next_dict_.assign(job->in.begin() + std::ptrdiff_t(job->in_len - kDictSize), job->in.begin() + std::ptrdiff_t(job->in_len));
+      next_dict_.assign(job->in.begin() + std::ptrdiff_t(job->in_len - kDictSize),
+                        job->in.begin() + std::ptrdiff_t(job->in_len));
     }
-    while (inflight_.size() >= window_) emit_front();
     if (inline_deflater_) {
       inline_deflater_->run(*job);
-      job->done = true;
-      inflight_.push_back(job);
+      emit(*job);
+      free_.push_back(std::move(job));
+      ++dispatched_;
+      ++written_;
     } else {
-      std::lock_guard lock(mu_);
-      inflight_.push_back(job);
-      queue_.push_back(job);
+      {
+        std::lock_guard lock(mu_);
+        if (error_) std::rethrow_exception(error_);
+        inflight_.push_back(job);
+        queue_.push_back(job);
+        ++dispatched_;
+      }
+      work_cv_.notify_one();
     }
-    work_cv_.notify_one();
     if (!last) current_ = new_job();
   }
 
-  // Writes the oldest block once it is compressed, keeping stream order.
-  void emit_front() {
-    std::shared_ptr<Job> job = inflight_.front();
-    {
-      std::unique_lock lock(mu_);
-      done_cv_.wait(lock, [&] { return job->done; });
+  void emit(const Job& job) {
+    if (!job.error.empty()) throw Error(job.error);
+    out_.write(job.out.data(), job.out.size());
+    crc_ = crc32_combine(crc_, job.crc, z_off_t(job.in_len));
+    total_ += job.in_len;
+  }
+
+  // The writer thread: emits blocks in stream order as they complete.
+  void write_out() {
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock lock(mu_);
+        done_cv_.wait(lock, [&] { return stop_ || (!inflight_.empty() && inflight_.front()->done); });
+        if (stop_) return;
+        job = std::move(inflight_.front());
+        inflight_.pop_front();
+      }
+      std::exception_ptr err;
+      try {
+        emit(*job);
+      } catch (...) {
+        err = std::current_exception();
+      }
+      {
+        std::lock_guard lock(mu_);
+        if (err && !error_) error_ = err;
+        ++written_;
+        free_.push_back(std::move(job));
+      }
+      free_cv_.notify_all();
     }
-    inflight_.pop_front();
-    if (!job->error.empty()) throw Error(job->error);
-    out_.write(job->out.data(), job->out.size());
-    crc_ = crc32_combine(crc_, job->crc, z_off_t(job->in_len));
-    total_ += job->in_len;
-    free_.push_back(std::move(job));
   }
 
   void work() {
@@ -190,7 +234,7 @@ class GzipCompressor : public Compressor {
       {
         std::unique_lock lock(mu_);
         work_cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;
+        if (stop_) return;
         job = std::move(queue_.front());
         queue_.pop_front();
       }
@@ -212,24 +256,30 @@ class GzipCompressor : public Compressor {
   }
 
   ByteSink& out_;
-  int level_;
-  size_t block_size_;
-  unsigned threads_;
-  size_t window_;
+  const int level_;
+  const size_t block_size_;
+  const unsigned threads_;
+  const size_t window_;
   std::unique_ptr<Deflater> inline_deflater_;
-  std::shared_ptr<Job> current_;
+  std::shared_ptr<Job> current_;       // being filled by the caller
   std::vector<unsigned char> next_dict_;
-  std::deque<std::shared_ptr<Job>> inflight_;  // producer-owned, in stream order
-  std::vector<std::shared_ptr<Job>> free_;
+  bool finished_ = false;
+  size_t allocated_ = 0;
+  // Written by the writer thread (or inline), read by finish() once it is idle.
   uLong crc_ = crc32(0, nullptr, 0);
   uint64_t total_ = 0;
-  bool finished_ = false;
 
-  std::mutex mu_;
-  std::condition_variable work_cv_, done_cv_;
-  std::deque<std::shared_ptr<Job>> queue_;
+  std::mutex mu_;  // guards everything below
+  std::condition_variable work_cv_, done_cv_, free_cv_;
+  std::deque<std::shared_ptr<Job>> queue_;     // waiting for a worker
+  std::deque<std::shared_ptr<Job>> inflight_;  // dispatched, not yet written, in stream order
+  std::vector<std::shared_ptr<Job>> free_;
+  uint64_t dispatched_ = 0;
+  uint64_t written_ = 0;
+  std::exception_ptr error_;
   bool stop_ = false;
   std::vector<std::thread> workers_;
+  std::thread writer_;
 };
 
 class GzipDecompressor : public Decompressor {
