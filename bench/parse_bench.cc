@@ -76,12 +76,14 @@ int main(int argc, char** argv) {
   std::vector<double> parse_t;
   std::vector<double> base_t;
   size_t instructions = 0;
+  size_t stages = 0;
   size_t sink = 0;
   for (int i = 0; i < iterations; ++i) {
     auto t0 = std::chrono::steady_clock::now();
     auto df = slipway::dockerfile::parse(text, "bench.Dockerfile");
     parse_t.push_back(seconds_since(t0));
     instructions = 0;
+    stages = df.stages.size();
     for (const auto& st : df.stages) instructions += st.instructions.size();
     t0 = std::chrono::steady_clock::now();
     sink += baseline(text);
@@ -92,8 +94,8 @@ int main(int argc, char** argv) {
   double best = parse_t.front();
   double median = parse_t[parse_t.size() / 2];
   double base_median = base_t[base_t.size() / 2];
-  std::printf("input: %.0f lines, %zu bytes, %zu instructions (checksum %zu)\n", line_count, text.size(),
-              instructions, sink % 1000);
+  std::printf("input: %.0f lines, %zu bytes, %zu stages, %zu instructions (checksum %zu)\n", line_count,
+              text.size(), stages, instructions, sink % 1000);
   std::printf("parse: best %.1f ms (%.0f lines/s), median %.1f ms (%.0f lines/s), %d iterations\n", best * 1e3,
               line_count / best, median * 1e3, line_count / median, iterations);
   std::printf("peer (line split only): median %.2f ms; parse/peer ratio %.1fx\n", base_median * 1e3,
