@@ -296,8 +296,11 @@ bool run_nfa(const IgnoreMatcher::Pattern& pat, std::string_view path, bool pref
   using T = IgnoreMatcher::Token;
   const auto& toks = pat.tokens;
   const size_t nt = toks.size();
+  // Reused across calls: the walker runs every pattern on every entry.
   // std::string rather than vector<char>: GCC 12 -Wnull-dereference misfires on the latter.
-  std::string cur(2 * nt + 2, 0), next(2 * nt + 2, 0);
+  thread_local std::string cur, next;
+  cur.assign(2 * nt + 2, 0);
+  next.assign(2 * nt + 2, 0);
   auto closure = [&](std::string& set) {
     for (size_t j = 0; j < nt; ++j) {
       if (set[2 * j] && (toks[j].kind == T::kStar || toks[j].kind == T::kAnyTail || toks[j].kind == T::kAnyDirs)) {
