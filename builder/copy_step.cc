@@ -78,25 +78,12 @@ TarEntry entry_for(const ContextEntry& e, const std::string& archive_path, const
   return t;
 }
 
-bool excluded(const std::string& rel, const std::vector<std::string>& patterns) {
-  for (const auto& p : patterns) {
-    std::string cur = rel;
-    for (;;) {  // a pattern excludes a path or anything below a match
-      if (path_match(p, cur)) return true;
-      auto s = cur.rfind('/');
-      if (s == std::string::npos) break;
-      cur.resize(s);
-    }
-  }
-  return false;
-}
-
 // One source (already expanded) into the plan.
 void add_source(Plan& plan, const BuildContext& ctx, const std::string& src, const std::string& dest,
-                bool dest_is_dir, bool parents, const std::vector<std::string>& exclude) {
+                bool dest_is_dir, bool parents, const IgnoreMatcher& exclude) {
   auto matches = ctx.resolve_copy_source(src);
   for (const auto& m : matches) {
-    if (m.path != "." && excluded(m.path, exclude)) continue;
+    if (m.path != "." && exclude.excluded(m.path, m.type == EntryType::kDir)) continue;
     std::string target;
     if (parents) {
       target = dest.empty() ? m.path : dest + "/" + m.path;
@@ -119,7 +106,7 @@ void add_source(Plan& plan, const BuildContext& ctx, const std::string& src, con
     std::string prefix = m.path == "." ? "" : m.path + "/";
     for (const auto& child : ctx.below(m.path)) {
       std::string rel = child.path.substr(prefix.size());
-      if (excluded(child.path, exclude)) continue;
+      if (exclude.excluded(child.path, child.type == EntryType::kDir)) continue;
       std::string t = target.empty() ? rel : target + "/" + rel;
       plan.entries[t] = entry_for(child, t, plan);
     }
@@ -140,10 +127,12 @@ void copy_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins
       plan.gid = g;
     }
     if (auto chmod = ins.flag("chmod")) plan.chmod = dockerfile::parse_chmod(*chmod);
-    std::vector<std::string> exclude;
+    // --exclude takes .dockerignore patterns (** included).
+    std::string exclude_text;
     if (auto it = ins.flags.find("exclude"); it != ins.flags.end()) {
-      for (const auto& e : it->second) exclude.push_back(st.scope->expand_word(e));
+      for (const auto& e : it->second) exclude_text += st.scope->expand_word(e) + "\n";
     }
+    IgnoreMatcher exclude = IgnoreMatcher::parse(exclude_text, "--exclude");
     bool parents = ins.flag("parents").value_or("false") == "true";
 
     std::vector<std::string> words;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -15,6 +16,8 @@
 #include "common/digest.h"
 #include "common/error.h"
 #include "dockerfile_parser/flags.h"
+#include "layers/diff.h"
+#include "layers/unpack.h"
 
 namespace slipway::build {
 
@@ -123,6 +126,61 @@ void plan_mount(MountPlan& plan, StageState& st, BuildEnv& env, const dockerfile
   (void)st;
 }
 
+// The sandbox's mount points (/proc, /dev, /etc/resolv.conf, ...) that the
+// stage lacks are made in a layer dir of their own, stacked on top of the
+// lowers for this step only, so they never touch the upper dir and so never
+// reach a layer. A symlink where a mount point must go (Ubuntu's
+// /etc/resolv.conf) is masked by a plain file, so no mount ever follows a
+// link. Existing directories on the way are copied with their metadata, so a
+// step that writes next to a mount point copies up the image's directory.
+std::string prepare_mountpoints(StageState& st, BuildEnv& env, const sandbox::RunSpec& spec) {
+  std::vector<std::pair<std::string, bool>> targets = {{"/proc", true}, {"/dev", true}};
+  for (const auto& b : spec.binds) targets.emplace_back(b.target, !b.is_file);
+  for (const auto& t : spec.tmpfs) targets.emplace_back(t.target, true);
+  auto fds = open_layer_dirs(st);
+  std::vector<int> raw;
+  for (const auto& f : fds) raw.push_back(f.get());
+  std::string dir = env.work_dir + "/mp" + std::to_string(env.next_layer_id++);
+  if (mkdir(dir.c_str(), 0755) != 0) throw sys_error("mkdir " + dir);
+  auto copy_meta = [&](const std::string& path, const LayerHit& hit) {
+    chmod(path.c_str(), hit.st.st_mode & 07777);
+    (void)!lchown(path.c_str(), hit.st.st_uid, hit.st.st_gid);
+    if (auto owner = layers::read_rootless_owner(hit.parent.get(), hit.name)) {
+      std::string v = layers::encode_rootless_owner(owner->first, owner->second);
+      lsetxattr(path.c_str(), layers::kRootlessXattr, v.data(), v.size(), 0);
+    }
+    struct timespec ts[2] = {hit.st.st_atim, hit.st.st_mtim};
+    utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+  };
+  for (const auto& [target, is_dir] : targets) {
+    std::string rel = clean_context_path(target);
+    if (rel == ".") continue;
+    std::string cur;
+    size_t i = 0;
+    while (i < rel.size()) {
+      size_t j = rel.find('/', i);
+      if (j == std::string::npos) j = rel.size();
+      cur += (cur.empty() ? "" : "/") + rel.substr(i, j - i);
+      bool last = j == rel.size();
+      auto hit = lookup_in_layers(raw, cur);
+      std::string path = dir + "/" + cur;
+      struct stat have {};
+      bool made = lstat(path.c_str(), &have) == 0;
+      if (last && !is_dir) {
+        if ((!hit || !S_ISREG(hit->st.st_mode)) && !made) {
+          UniqueFd f(open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644));
+          if (!f) throw sys_error("create mount point " + target);
+        }
+      } else if (!made) {
+        if (mkdir(path.c_str(), 0755) != 0) throw sys_error("create mount point " + target);
+        if (hit && S_ISDIR(hit->st.st_mode)) copy_meta(path, *hit);
+      }
+      i = j + 1;
+    }
+  }
+  return dir;
+}
+
 }  // namespace
 
 void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
@@ -203,13 +261,9 @@ void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
   spec.overlay.upper = upper;
   spec.overlay.work = work;
   spec.overlay.userxattr = env.userns;
+  std::string mountpoints = prepare_mountpoints(st, env, spec);
+  spec.overlay.lowers.push_back(mountpoints);
   for (auto it = st.layer_dirs.rbegin(); it != st.layer_dirs.rend(); ++it) spec.overlay.lowers.push_back(*it);
-  if (spec.overlay.lowers.empty()) {
-    // FROM scratch: overlay needs at least one lower.
-    std::string empty = env.new_layer_dir();
-    st.layer_dirs.push_back(empty);
-    spec.overlay.lowers.push_back(empty);
-  }
 
   auto result = sandbox::run(spec);
   if (result.exit_code != 0) {
@@ -227,7 +281,8 @@ void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
   for (const auto& a : st.scope->run_history_args()) created_by += " " + a;
   for (const auto& a : spec.argv) created_by += " " + a;
   created_by += " # buildkit";
-  record_step(st, env, created_by, commit_layer_dir(st, env, upper));
+  record_step(st, env, created_by, commit_layer_dir(st, env, upper, mountpoints));
+  remove_tree(mountpoints);
 }
 
 }  // namespace slipway::build

@@ -67,10 +67,16 @@ void record_step(StageState& st, BuildEnv& env, const std::string& created_by,
   }
 }
 
-std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const std::string& dir) {
+std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const std::string& dir,
+                                            const std::string& extra_lower) {
   UniqueFd upper(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!upper) throw sys_error("open " + dir);
   auto lowers = open_layer_dirs(st);
+  if (!extra_lower.empty()) {
+    UniqueFd extra(open(extra_lower.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!extra) throw sys_error("open " + extra_lower);
+    lowers.insert(lowers.begin(), std::move(extra));
+  }
   std::vector<int> raw;
   for (const auto& f : lowers) raw.push_back(f.get());
   auto entries = overlay_diff(upper.get(), raw);

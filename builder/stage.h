@@ -86,7 +86,10 @@ void record_step(StageState& st, BuildEnv& env, const std::string& created_by,
 // Writes a layer from a directory holding exactly what the step changed in
 // overlay upper-dir form, diffed against the stage's layer dirs; nullopt when
 // nothing changed. On success the dir joins the stage's layer dirs.
-std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const std::string& dir);
+// `extra_lower`, if given, was stacked on top of the lowers for this step
+// only (the sandbox's mount points) and is diffed against too.
+std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const std::string& dir,
+                                            const std::string& extra_lower = "");
 
 // The steps. Each throws Error with the instruction's location on failure.
 void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
