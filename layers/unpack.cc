@@ -198,7 +198,12 @@ ApplyResult apply_layer(int root_dirfd, const ReadFn& read, const ApplyOptions& 
     content += e.size;
     declared = saturating_add(declared, (e.size + 511) / 512 * 512);
     update_limit();
-    applier.apply(e, [&](int fd) { write_file_data(a, ctx, fd, e, options, &result); });
+    try {
+      applier.apply(e, [&](int fd) { write_file_data(a, ctx, fd, e, options, &result); });
+    } catch (const Error& err) {
+      if (err.message().find(e.name) != std::string::npos) throw;
+      throw err.with_context("layer entry " + e.name);
+    }
   }
   applier.finish();
   return result;

@@ -9,6 +9,11 @@
 // layers left: an entry this same layer wrote survives a whiteout that
 // comes after it (so the order of entries does not matter).
 //
+// Parents missing from the archive are created (mode 0755 less the umask);
+// a parent that is a file or a dangling symlink is an error, as is an entry
+// that would replace the root itself. `..` is clamped at the root, so
+// "../../x" is "x" (see layers/safe_path.h).
+//
 // Ownership: with CAP_CHOWN we chown. Without it (rootless) the intended owner
 // goes into the `user.rootlesscontainers` xattr exactly as umoci writes it, and
 // files without it are owned by 0:0; read_rootless_owner() gives it back.

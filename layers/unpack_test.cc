@@ -14,6 +14,7 @@
 #include <sys/xattr.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 
 #include "layers/unpack_test_util.h"
 
@@ -215,6 +216,21 @@ TEST_CASE("plain, gzip and zstd are detected; other formats are refused", "[unpa
   CHECK(make_tar({file("a")}, ARCHIVE_FORMAT_TAR_GNUTAR).size() > 0);
   CHECK(apply_bytes(f.fd.get(), make_tar({file("gnu")}, ARCHIVE_FORMAT_TAR_GNUTAR)).entries == 1);
   CHECK(apply_bytes(f.fd.get(), make_tar({file("ustar")}, ARCHIVE_FORMAT_TAR_USTAR)).entries == 1);
+}
+
+TEST_CASE("sparse files keep their holes and size", "[unpack]") {
+  Fixture f;
+  // libarchive's writer takes the logical content and stores only the regions.
+  TarEntry sp = file("sparse", std::string(4096, 'a') + std::string((1 << 20) - 8192, '\0') + std::string(4096, 'z'));
+  sp.sparse = {{0, 4096}, {(1 << 20) - 4096, 4096}};
+  sp.sparse_size = 1 << 20;
+  ApplyResult r = apply_bytes(f.fd.get(), make_tar({sp}, ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE));
+  CHECK(r.bytes == 8192);
+  std::string got = read_file(f.at("sparse"));
+  REQUIRE(got.size() == (1u << 20));
+  CHECK(got.substr(0, 4096) == std::string(4096, 'a'));
+  CHECK(got.substr(4096, got.size() - 8192) == std::string(got.size() - 8192, '\0'));
+  CHECK(got.substr(got.size() - 4096) == std::string(4096, 'z'));
 }
 
 TEST_CASE("fd and path entry points", "[unpack]") {
@@ -420,6 +436,27 @@ TEST_CASE("rootless: a read-only directory still receives its contents", "[unpac
   CHECK((lstat_of(f.at("ro")).st_mode & 07777) == 0555);
   CHECK((lstat_of(f.at("ro/sub")).st_mode & 07777) == 0500);
   CHECK(read_file(f.at("ro/sub/b")) == "b");
+}
+
+// Not run by default: `slipway_layers_tests "[.bench]"` prints apply speed.
+TEST_CASE("apply throughput", "[.bench]") {
+  std::vector<TarEntry> v;
+  for (int d = 0; d < 200; ++d) {
+    v.push_back(dir("d" + std::to_string(d)));
+    for (int i = 0; i < 100; ++i) v.push_back(file("d" + std::to_string(d) + "/f" + std::to_string(i), std::string(1024, 'x')));
+  }
+  v.push_back(file("big", std::string(128 << 20, 'b')));
+  std::string blob = make_tar(v);
+  for (bool fallback : {false, true}) {
+    Fixture f;
+    ApplyOptions o;
+    o.force_fallback_resolver = fallback;
+    auto start = std::chrono::steady_clock::now();
+    ApplyResult r = apply_bytes(f.fd.get(), blob, o);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    WARN((fallback ? "fallback" : "openat2") << ": " << r.entries << " entries, " << (r.bytes >> 20) << " MiB in " << s
+                                             << " s (" << r.entries / s << " entries/s)");
+  }
 }
 
 }  // namespace

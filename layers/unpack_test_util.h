@@ -41,6 +41,10 @@ struct TarEntry {
   time_t mtime = 1600000000;
   long mtime_nsec = 0;
   std::vector<std::pair<std::string, std::string>> xattrs;
+  // Sparse file of `sparse_size` bytes (the length of `data`, its logical
+  // content) storing only these (offset, length) regions.
+  std::vector<std::pair<int64_t, int64_t>> sparse;
+  int64_t sparse_size = 0;
 };
 
 inline TarEntry file(std::string name, std::string data = "data", mode_t mode = 0644) {
@@ -112,6 +116,10 @@ inline std::string make_tar(const std::vector<TarEntry>& entries,
       if (t.type == S_IFLNK) archive_entry_set_symlink(e, t.link.c_str());
       if (t.type == S_IFCHR || t.type == S_IFBLK) archive_entry_set_rdev(e, t.rdev);
       archive_entry_set_size(e, t.type == S_IFREG ? static_cast<la_int64_t>(t.data.size()) : 0);
+      if (!t.sparse.empty()) {
+        archive_entry_set_size(e, t.sparse_size);
+        for (auto [off, len] : t.sparse) archive_entry_sparse_add_entry(e, off, len);
+      }
     }
     for (const auto& [k, v] : t.xattrs) archive_entry_xattr_add_entry(e, k.c_str(), v.data(), v.size());
     if (archive_write_header(a, e) < ARCHIVE_WARN) throw std::runtime_error(archive_error_string(a));
