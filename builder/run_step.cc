@@ -116,10 +116,17 @@ void plan_mount(MountPlan& plan, StageState& st, BuildEnv& env, const dockerfile
     std::string rel = clean_context_path(m.source.empty() ? "." : m.source);
     UniqueFd src = rel == "." ? std::move(root_fd) : open_in_context(root_fd.get(), rel, O_PATH);
     struct stat s {};
-    fstat(src.get(), &s);
-    std::string path = "/proc/self/fd/" + std::to_string(src.get());
-    plan.binds.push_back({path, m.target, m.readonly, !S_ISDIR(s.st_mode)});
-    plan.held.push_back(std::move(src));
+    if (fstat(src.get(), &s) != 0) throw sys_error("stat bind source " + m.source);
+    // The sandbox mounts in a new mount namespace, where this fd's mount is
+    // foreign, so it gets the resolved path and checks it is still this inode.
+    char buf[4096];
+    std::string fdpath = "/proc/self/fd/" + std::to_string(src.get());
+    ssize_t n = readlink(fdpath.c_str(), buf, sizeof buf - 1);
+    if (n <= 0) throw sys_error("resolve bind source " + m.source);
+    sandbox::BindMount b{std::string(buf, static_cast<size_t>(n)), m.target, m.readonly, !S_ISDIR(s.st_mode)};
+    b.expect_dev = s.st_dev;
+    b.expect_ino = s.st_ino;
+    plan.binds.push_back(b);
   } else {
     throw Error("RUN --mount=type=" + m.type + " is not supported");
   }

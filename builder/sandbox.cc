@@ -192,6 +192,12 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
     if (b.is_file) make_file(root, b.target, rep);
     else make_dirs(root, b.target, rep);
     do_mount(b.source.c_str(), root + b.target, nullptr, MS_BIND | MS_REC, nullptr, rep);
+    if (b.expect_ino) {
+      struct stat st {};
+      if (stat((root + b.target).c_str(), &st) != 0 || st.st_dev != b.expect_dev || st.st_ino != b.expect_ino) {
+        rep.fail("bind source " + b.source + " changed while it was being mounted", ESTALE);
+      }
+    }
     if (b.readonly) {
       do_mount(nullptr, root + b.target, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr, rep);
     }

@@ -20,6 +20,10 @@ struct BindMount {
   std::string target;  // absolute path inside the root
   bool readonly = true;
   bool is_file = false;  // mount point is a file, not a directory
+  // When set, the mounted source must be this inode: the caller resolved
+  // `source` safely and a path that changed in between is refused.
+  dev_t expect_dev = 0;
+  ino_t expect_ino = 0;
 };
 
 struct TmpfsMount {

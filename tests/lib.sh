@@ -21,3 +21,36 @@ expect_exit() {
   "$@" >/dev/null 2>&1 || got=$?
   [ "$got" -eq "$want" ] || fail "expected exit $want from '$*', got $got"
 }
+
+# --- image helpers -----------------------------------------------------------
+# A busybox base image as an OCI layout, made once per test.
+base_image() {
+  if [ ! -f "$TEST_TMP/base/index.json" ]; then
+    "$SLIPWAY_SOURCE_DIR/tests/make_base_image.sh" "$TEST_TMP/base" latest >/dev/null
+    chmod -R a+rX "$TEST_TMP/base"
+  fi
+  echo "$TEST_TMP/base"
+}
+# Unpacks an OCI layout's image with umoci (owners kept: run as root).
+unpack_image() {  # LAYOUT TAG DEST
+  rm -rf "$3"
+  umoci unpack --image "$1:$2" "$3" >/dev/null || fail "umoci could not unpack $1:$2"
+}
+# The raw config JSON of an OCI layout's image (skopeo --config drops the
+# Docker-only fields such as Healthcheck): the manifest via skopeo, the blob
+# read directly.
+image_config() {
+  local d
+  d=$(skopeo inspect --raw "oci:$1:$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["digest"])')
+  cat "$1/blobs/sha256/${d#sha256:}"
+}
+# Every layer blob of an image, decompressed and concatenated.
+all_layers_text() {  # LAYOUT TAG
+  local d
+  for d in $(skopeo inspect "oci:$1:$2" | python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["Layers"]))'); do
+    zcat -f "$1/blobs/sha256/${d#sha256:}"
+  done
+}
+json_get() {  # JSON EXPR (python expression on `j`)
+  python3 -c "import json,sys; j=json.loads(sys.argv[1]); print($2)" "$1"
+}
