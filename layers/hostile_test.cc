@@ -107,6 +107,20 @@ std::vector<Case> cases() {
                  CHECK(S_ISDIR(lstat_of(root + "/d").st_mode));
                  CHECK((lstat_of(root + "/d").st_mode & 07777) == 0777);
                }});
+  // If this escaped it would only link (never write) /etc/passwd, and the
+  // link goes away with the temp dir; world() watches its link count.
+  c.push_back({"hardlink to /etc/passwd", [](auto&) { return tar({hardlink("h", "/etc/passwd")}); }, "hardlink"});
+  c.push_back({"overlayfs xattrs are refused",
+               [](auto&) {
+                 TarEntry d = dir("d");
+                 d.xattrs = {{"trusted.overlay.redirect", "/x"}, {"trusted.overlay.opaque", "y"}, {"user.overlay.origin", "x"}};
+                 return tar({d});
+               },
+               "", [](auto& root, auto& r) {
+                 CHECK(r.skipped.size() == 3);
+                 char buf[8];
+                 CHECK(::lgetxattr((root + "/d").c_str(), "trusted.overlay.opaque", buf, sizeof buf) < 0);
+               }});
   c.push_back({"hardlink to an absolute path outside",
                [](auto& base) { return tar({hardlink("h", base + "/outside/secret")}); }, "hardlink"});
   c.push_back({"hardlink to ../x", [](auto&) { return tar({hardlink("h", "../outside/secret")}); }, "hardlink"});

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <exception>
 #include <memory>
@@ -107,7 +108,14 @@ EntryInfo decode_entry(archive_entry* ent, const ApplyOptions& options) {
   size_t xsize = 0;
   while (archive_entry_xattr_next(ent, &xname, &xvalue, &xsize) == ARCHIVE_OK) {
     if (!xname) continue;
-    e.xattrs.emplace_back(xname, std::string(static_cast<const char*>(xvalue), xvalue ? xsize : 0));
+    std::string value(static_cast<const char*>(xvalue), xvalue ? xsize : 0);
+    // libarchive writes (and reads back) both LIBARCHIVE.xattr and SCHILY.xattr records.
+    auto same = std::find_if(e.xattrs.begin(), e.xattrs.end(), [&](const auto& x) { return x.first == xname; });
+    if (same != e.xattrs.end()) {
+      same->second = std::move(value);
+    } else {
+      e.xattrs.emplace_back(xname, std::move(value));
+    }
   }
   return e;
 }

@@ -227,6 +227,12 @@ void Applier::set_xattrs(int fd, int parent, const std::string& name, const Entr
       result_->skipped.push_back(path + ": xattr " + key + " in layer ignored");
       continue;
     }
+    if (key.starts_with("trusted.overlay.") || key.starts_with("user.overlay.")) {
+      // overlayfs reads these (redirect, origin, metacopy, opaque) when this
+      // root later serves as a lower dir: a layer must not steer it.
+      result_->skipped.push_back(path + ": xattr " + key + " is reserved for overlayfs (ignored)");
+      continue;
+    }
     int rc = fd >= 0 ? ::fsetxattr(fd, key.c_str(), value.data(), value.size(), 0)
                      : ::lsetxattr(fd_path(parent, name).c_str(), key.c_str(), value.data(), value.size(), 0);
     if (rc != 0) result_->skipped.push_back(path + ": xattr " + key + " not set: " + errno_text(errno));
