@@ -88,9 +88,12 @@ inline std::vector<ReadEntry> read_tar(const std::string& bytes) {
   std::vector<ReadEntry> out;
   archive_entry* ae;
   int rc;
-  while ((rc = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
+  // ARCHIVE_WARN: a UTF-8 name the C locale cannot show; the _utf8 getters still work.
+  while ((rc = archive_read_next_header(a, &ae)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
     ReadEntry e;
-    e.path = archive_entry_pathname(ae);
+    // The UTF-8 form, since the C locale cannot convert non-ASCII names.
+    const char* utf8 = archive_entry_pathname_utf8(ae);
+    e.path = utf8 ? utf8 : archive_entry_pathname(ae);
     e.type = archive_entry_filetype(ae);
     e.mode = archive_entry_perm(ae);
     e.uid = archive_entry_uid(ae);
@@ -98,8 +101,8 @@ inline std::vector<ReadEntry> read_tar(const std::string& bytes) {
     e.mtime = archive_entry_mtime(ae);
     e.has_atime = archive_entry_atime_is_set(ae);
     e.has_ctime = archive_entry_ctime_is_set(ae);
-    if (auto s = archive_entry_symlink(ae)) e.symlink = s;
-    if (auto h = archive_entry_hardlink(ae)) e.hardlink = h;
+    if (auto s = archive_entry_symlink_utf8(ae)) e.symlink = s;
+    if (auto h = archive_entry_hardlink_utf8(ae)) e.hardlink = h;
     const char* name;
     const void* value;
     size_t size;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <clocale>
 #include <exception>
 #include <memory>
 #include <set>
@@ -114,6 +115,30 @@ void write_data(archive* a, WriteContext& ctx, const void* data, size_t n, const
   }
 }
 
+// libarchive converts names from the locale's charset to UTF-8 for pax
+// records. Under the C locale any non-ASCII name "fails" conversion and gets
+// hdrcharset=BINARY, so the output would depend on the caller's locale. A
+// C.UTF-8 thread locale for the archive's lifetime makes UTF-8 names pass
+// through unchanged (only names that are not UTF-8 are marked BINARY).
+class Utf8Locale {
+ public:
+  Utf8Locale() : loc_(::newlocale(LC_ALL_MASK, "C.UTF-8", static_cast<locale_t>(nullptr))) {
+    if (loc_) old_ = ::uselocale(loc_);
+  }
+  ~Utf8Locale() {
+    if (loc_) {
+      ::uselocale(old_);
+      ::freelocale(loc_);
+    }
+  }
+  Utf8Locale(const Utf8Locale&) = delete;
+  Utf8Locale& operator=(const Utf8Locale&) = delete;
+
+ private:
+  locale_t loc_;
+  locale_t old_ = static_cast<locale_t>(nullptr);
+};
+
 }  // namespace
 
 bool tar_path_less(const std::string& a, const std::string& b) {
@@ -136,6 +161,7 @@ void write_tar(std::vector<TarEntry> entries, ByteSink& out, const TarOptions& o
     if (order[i].first == order[i - 1].first) throw Error("tar: duplicate archive path \"" + order[i].first + "\"");
   }
 
+  Utf8Locale utf8;  // declared first: it must outlive the archive
   std::unique_ptr<archive, ArchiveDeleter> a(archive_write_new());
   if (!a) throw Error("tar: out of memory");
   WriteContext ctx{&out, nullptr};

@@ -217,3 +217,37 @@ TEST_CASE("tar: xattrs and the rootless owner are read from real files") {
   CHECK(one[0].path == "app/renamed");
   CHECK(one[0].data == "x");
 }
+
+TEST_CASE("tar: long and non-ASCII names get pax records free of host details") {
+  std::string long_dir(120, 'd');
+  std::vector<TarEntry> list(2);
+  list[0].path = long_dir + "/" + std::string(150, 'f');
+  list[0].data = "long";
+  list[1].path = "caf\xc3\xa9/\xe2\x82\xac.txt";
+  list[1].data = "utf8";
+  std::string t = tar_of(list);
+  auto entries = read_tar(t);
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].path == list[1].path);
+  CHECK(entries[1].path == list[0].path);
+  CHECK(entries[1].data == "long");
+  // libarchive names the pax header entry itself; it must not carry a pid.
+  CHECK(t.find("PaxHeader." + std::to_string(::getpid())) == std::string::npos);
+  CHECK(t.find("atime=") == std::string::npos);
+  CHECK(t.find("ctime=") == std::string::npos);
+  CHECK(t.find("hdrcharset") == std::string::npos);  // names are UTF-8 already
+  TempDir tmp;
+  write_file(tmp / "t.tar", t);
+  CHECK(slipway::testing::run("tar -tf '" + tmp / "t.tar" + "'") == list[1].path + "\n" + list[0].path + "\n");
+}
+
+TEST_CASE("tar: names that are not UTF-8 survive as raw bytes") {
+  std::vector<TarEntry> list(1);
+  list[0].path = "latin1-\xe9t\xe9";
+  list[0].data = "x";
+  std::string t = tar_of(list);
+  CHECK(t == tar_of(list));
+  TempDir tmp;
+  write_file(tmp / "t.tar", t);
+  CHECK(slipway::testing::run("tar --quoting-style=literal -tf '" + tmp / "t.tar" + "' 2>/dev/null") == list[0].path + "\n");
+}
