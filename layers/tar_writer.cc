@@ -17,6 +17,7 @@
 
 #include "common/error.h"
 #include "common/fd.h"
+#include "layers/unpack.h"  // the shared user.rootlesscontainers codec
 
 namespace slipway {
 namespace {
@@ -256,45 +257,9 @@ void write_tar(std::vector<TarEntry> entries, ByteSink& out, const TarOptions& o
 
 namespace {
 
-constexpr const char* kRootlessXattr = "user.rootlesscontainers";
-
-// Decodes umoci's `Resource { uint32 uid = 1; uint32 gid = 2; }`. Absent
-// fields and NoopID (0xFFFFFFFF, "leave alone", which an unprivileged unpack
-// leaves as 0) read as 0. Returns false on a malformed message.
-// TODO: use layers/unpack.h's shared codec once it is committed.
-bool decode_rootless(std::string_view in, uint32_t& uid, uint32_t& gid) {
-  uid = gid = 0;
-  auto varint = [&in](uint64_t& v) {
-    v = 0;
-    for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-      auto b = static_cast<unsigned char>(in.front());
-      in.remove_prefix(1);
-      v |= uint64_t(b & 0x7f) << shift;
-      if (!(b & 0x80)) return true;
-    }
-    return false;
-  };
-  while (!in.empty()) {
-    uint64_t key = 0, v = 0;
-    if (!varint(key)) return false;
-    if ((key & 7) == 0) {
-      if (!varint(v)) return false;
-      uint32_t id = v == 0xffffffffu ? 0 : uint32_t(v);
-      if ((key >> 3) == 1) uid = id;
-      if ((key >> 3) == 2) gid = id;
-    } else if ((key & 7) == 2) {
-      if (!varint(v) || v > in.size()) return false;
-      in.remove_prefix(size_t(v));
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool keep_xattr(const std::string& name) {
   return !(name == "security.selinux" || name.starts_with("system.") || name.starts_with("trusted.overlay.") ||
-           name.starts_with("user.overlay.") || name == kRootlessXattr);
+           name.starts_with("user.overlay.") || name == layers::kRootlessXattr);
 }
 
 // Reads xattrs through /proc/self/fd so that a dir fd plus a name works for
@@ -313,7 +278,7 @@ void read_xattrs(int dir_fd, const std::string& name, TarEntry& e, const ScanOpt
   for (size_t pos = 0; pos < names.size();) {
     std::string key = names.c_str() + pos;
     pos += key.size() + 1;
-    bool rootless = key == kRootlessXattr && opts.rootless_owner;
+    bool rootless = key == layers::kRootlessXattr && opts.rootless_owner;
     if (!rootless && !(opts.xattrs && keep_xattr(key))) continue;
     ssize_t vlen = ::lgetxattr(p.c_str(), key.c_str(), nullptr, 0);
     if (vlen < 0) {
@@ -325,10 +290,10 @@ void read_xattrs(int dir_fd, const std::string& name, TarEntry& e, const ScanOpt
     if (vlen < 0) throw sys_error("reading xattr " + key + " of " + name);
     value.resize(size_t(vlen));
     if (rootless) {
-      uint32_t uid = 0, gid = 0;
-      if (decode_rootless(value, uid, gid)) {
-        e.uid = uid;
-        e.gid = gid;
+      // NoopID and absent fields read as 0, as an unprivileged unpack leaves them.
+      if (auto owner = layers::decode_rootless_owner(value)) {
+        e.uid = owner->first;
+        e.gid = owner->second;
       }
       continue;
     }

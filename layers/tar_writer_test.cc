@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/fd.h"
 #include "layers/pack_test_util.h"
+#include "layers/unpack.h"
 
 using namespace slipway;
 using slipway::testing::read_tar;
@@ -250,4 +251,27 @@ TEST_CASE("tar: names that are not UTF-8 survive as raw bytes") {
   TempDir tmp;
   write_file(tmp / "t.tar", t);
   CHECK(slipway::testing::run("tar --quoting-style=literal -tf '" + tmp / "t.tar" + "' 2>/dev/null") == list[0].path + "\n");
+}
+
+TEST_CASE("tar: owners survive an unprivileged unpack and a re-pack (user.rootlesscontainers)") {
+  std::vector<TarEntry> list(2);
+  list[0].path = "home";
+  list[0].kind = TarKind::kDir;
+  list[0].mode = 0755;
+  list[1].path = "home/app.txt";
+  list[1].uid = 1000;
+  list[1].gid = 1001;
+  list[1].data = "owned";
+  TempDir tmp;
+  write_file(tmp / "layer.tar", tar_of(list));
+  ::mkdir((tmp / "root").c_str(), 0755);
+  layers::ApplyOptions ao;
+  ao.ownership = layers::Ownership::kRecord;  // what a rootless build does
+  layers::apply_layer(tmp / "root", tmp / "layer.tar", ao);
+  auto entries = read_tar(tar_of_tree(tmp / "root"));
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[1].path == "home/app.txt");
+  CHECK(entries[1].uid == 1000);
+  CHECK(entries[1].gid == 1001);
+  CHECK(entries[1].xattrs.empty());  // the bookkeeping xattr is not shipped
 }
