@@ -127,7 +127,32 @@ const std::vector<FlagSpec> kHealth = {{"interval", FlagKind::kString},
                                        {"start-interval", FlagKind::kString},
                                        {"retries", FlagKind::kString}};
 
+// "from=" must name a stage literally: BuildKit rejects `\$.` in it.
+void check_from_literal(std::string_view from) {
+  size_t d = from.find('$');
+  if (d != std::string_view::npos && d + 1 < from.size()) {
+    throw Error("'from' doesn't support variable expansion, define alias stage instead");
+  }
+}
+
 }  // namespace
+
+bool expanded_flag(std::string_view cmd, std::string_view name) {
+  if (cmd == "run") return name == "mount";
+  if (cmd == "copy" || cmd == "add") return name == "chmod" || name == "chown" || name == "from" ||
+                                            name == "checksum" || name == "exclude";
+  if (cmd == "from") return name == "platform";
+  return false;
+}
+
+void check_mount_from(std::string_view value) {
+  for (const std::string& field : csv_fields(value)) {
+    size_t eq = field.find('=');
+    if (eq != std::string::npos && lower(std::string_view(field).substr(0, eq)) == "from") {
+      check_from_literal(std::string_view(field).substr(eq + 1));
+    }
+  }
+}
 
 const std::vector<FlagSpec>& allowed_flags(std::string_view cmd) {
   if (cmd == "from") return kFrom;
@@ -162,7 +187,7 @@ void parse_flags(std::string_view cmd, const std::vector<FlagWord>& words,
           value = "true";
         } else if (l == "false") {
           value = "false";
-        } else if (value.find('$') == std::string::npos) {
+        } else {
           throw FlagError(i, "expecting boolean value for flag --" + name + ", not: " + value);
         }
         break;
@@ -170,12 +195,14 @@ void parse_flags(std::string_view cmd, const std::vector<FlagWord>& words,
       case FlagKind::kString:
       case FlagKind::kStrings:
         if (!has_value) throw FlagError(i, "missing a value on flag: --" + name);
-        if (value.find('$') == std::string::npos) {
-          try {
+        try {
+          if (value.find('$') == std::string::npos || !expanded_flag(cmd, name)) {
             validate_flag_value(cmd, name, value);
-          } catch (const Error& e) {
-            throw FlagError(i, "--" + name + ": " + e.message());
+          } else if (name == "mount") {
+            check_mount_from(value);
           }
+        } catch (const Error& e) {
+          throw FlagError(i, "--" + name + ": " + e.message());
         }
         break;
     }
@@ -241,6 +268,7 @@ Mount parse_mount(std::string_view value) {
       }
       m.type = t;
     } else if (key == "from") {
+      check_from_literal(v);
       m.from = v;
     } else if (key == "source" || key == "src") {
       m.source = v;

@@ -1,9 +1,11 @@
 #pragma once
 // Instruction flags (BuildKit's BFlags) and their structured values. The
 // parser validates flag values with these functions at parse time, except
-// values containing '$' (the builder expands those first, then calls the
-// same functions). Value errors are thrown as slipway::Error with a message
-// that says what was expected.
+// values containing '$' of flags that BuildKit expands (expanded_flag(): the
+// builder expands those, then calls the same functions). Flags BuildKit never
+// expands (--network, --security, HEALTHCHECK's, booleans) are checked raw,
+// so "$X" there is an error. Value errors are thrown as slipway::Error with a
+// message that says what was expected.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -61,6 +63,14 @@ struct Mount {
   std::optional<std::string> env;  // secret: expose as this env var
 };
 Mount parse_mount(std::string_view value);
+
+// Whether BuildKit expands variables in this flag's value (mount, platform,
+// COPY/ADD chmod, chown, from, checksum, exclude).
+bool expanded_flag(std::string_view cmd, std::string_view name);
+
+// The one mount check done before expansion: a mount's from= may not use
+// variables ("'from' doesn't support variable expansion").
+void check_mount_from(std::string_view value);
 
 // Go time.ParseDuration ("1m30s", "500ms", "1.5h"), in nanoseconds.
 int64_t parse_duration(std::string_view value);

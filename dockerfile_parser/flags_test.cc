@@ -128,9 +128,17 @@ TEST_CASE("parse_flags: kinds, repeats, errors", "[flags]") {
   CHECK(idx("healthcheck", {{"--timeout=1ns", 0}}, m) == 0);
   CHECK(idx("healthcheck", {{"--start-interval=5", 0}}, m) == 0);
   CHECK(idx("copy", {{"--chmod=8", 0}}, m) == 0);
-  // Values with '$' are left for the builder to expand and validate.
-  CHECK(idx("run", {{"--mount=type=$T", 0}, {"--network=$NET", 0}}, m) == -1);
-  CHECK(idx("copy", {{"--chmod=$MODE", 0}, {"--link=$L", 0}}, m) == -1);
+  // Values with '$' of expanded flags are left for the builder to validate.
+  CHECK(idx("run", {{"--mount=type=$T", 0}}, m) == -1);
+  CHECK(idx("copy", {{"--chmod=$MODE", 0}, {"--chown=$U", 0}}, m) == -1);
+  // BuildKit never expands these, so "$X" is just a bad value.
+  CHECK(idx("run", {{"--network=$NET", 0}}, m) == 0);
+  CHECK(idx("run", {{"--security=$S", 0}}, m) == 0);
+  CHECK(idx("copy", {{"--link=$L", 0}}, m) == 0);
+  CHECK(idx("healthcheck", {{"--interval=$I", 0}}, m) == 0);
+  CHECK(idx("run", {{"--mount=type=bind,from=$STAGE,target=/x", 0}}, m) == 0);
+  CHECK(m.find("'from' doesn't support variable expansion") != std::string::npos);
+  CHECK(idx("run", {{"--mount=type=bind,from=stage$,target=$T", 0}}, m) == -1);
   CHECK(idx("healthcheck", {{"--interval=5s", 0}, {"--retries=3", 0}, {"--start-interval=0", 0}}, m) == -1);
 }
 

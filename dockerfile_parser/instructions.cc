@@ -106,7 +106,14 @@ Instruction InstructionBuilder::build(const Node& n, int end_line, const std::st
   ins.end_line = end_line;
   ins.col = n.line->position(n.split.cmd.offset).second;
   ins.original = original;
-  if (n.cmd == "onbuild" && n.args.empty()) fail(n, n.split.cmd.offset, "ONBUILD requires at least one argument");
+  // BuildKit checks the argument count of these before their flags.
+  static const char* const kArgsFirst[] = {"add",    "copy", "maintainer", "onbuild", "workdir", "expose",
+                                           "user",   "volume", "stopsignal", "arg"};
+  bool args_first = std::any_of(std::begin(kArgsFirst), std::end(kArgsFirst), [&](const char* k) { return n.cmd == k; });
+  if (args_first) check_args(n);
+  if (n.cmd == "healthcheck" && n.args.empty()) {
+    fail(n, n.split.cmd.offset, "HEALTHCHECK requires at least one argument");
+  }
   std::vector<FlagWord> fw;
   fw.reserve(n.split.flags.size());
   for (const auto& f : n.split.flags) fw.push_back({f.text, f.offset});
@@ -115,7 +122,7 @@ Instruction InstructionBuilder::build(const Node& n, int end_line, const std::st
   } catch (const FlagError& e) {
     fail(n, fw[e.index()].offset, e.message());
   }
-  check_args(n);
+  if (!args_first) check_args(n);
   if (n.cmd == "onbuild") {
     const Node& t = *n.trigger;
     std::string tc = upper(t.cmd);

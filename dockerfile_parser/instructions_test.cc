@@ -176,6 +176,9 @@ TEST_CASE("errors: flags point at the flag", "[instructions][errors]") {
   expect_error("FROM a\nHEALTHCHECK --interval=5 CMD x\n", 2, 13, "invalid duration");
   expect_error("FROM a\nHEALTHCHECK --retries=0 CMD x\n", 2, 13, "at least 1");
   expect_error("FROM a\nCOPY --from a b\n", 2, 6, "missing a value on flag: --from");
+  // As in BuildKit, some instructions check their argument count first.
+  expect_error("FROM a\nCOPY --foo a\n", 2, 1, "COPY requires at least two arguments");
+  expect_error("FROM a\nENV --foo\n", 2, 5, "unknown flag: --foo");
 }
 
 TEST_CASE("errors: arguments", "[instructions][errors]") {

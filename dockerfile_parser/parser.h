@@ -14,7 +14,9 @@
 //   instruction object whose "original" is the text after ONBUILD).
 // - Flags are only the leading --x words (BuildKit): quotes removed, values
 //   otherwise raw; a bare bool flag is "true", --link=false is "false".
-//   Values are validated (flags.h) unless they contain '$'.
+//   Values are validated (flags.h), except '$' values of flags BuildKit
+//   expands (--mount, --platform, COPY/ADD --chmod/--chown/...): see
+//   expanded_flag(); the builder validates those after expansion.
 // - args: RUN/CMD/ENTRYPOINT shell form: [the command text after the flags,
 //   continuation lines joined as BuildKit does, trimmed]; exec form: the JSON
 //   elements, json=true. COPY/ADD/VOLUME: the whitespace-separated words
