@@ -96,6 +96,7 @@ void Applier::apply(const EntryInfo& e, const WriteData& write_data) {
   }
   const std::string& name = comps.back();
   UniqueFd parent = resolve_dir_create(root_fd_, comps, comps.size() - 1, resolver_, "layer entry " + e.name);
+  unlock_dir(parent.get(), &comps);
   if (!e.hardlink.empty()) {
     apply_hardlink(e, parent.get(), name);
   } else {
@@ -122,6 +123,24 @@ void Applier::apply(const EntryInfo& e, const WriteData& write_data) {
   mark_upper(parent.get(), name);
 }
 
+// Rootless, we cannot write into our own directories of mode 0555 (/proc,
+// /sys, /var/empty in real images) the way root can; as umoci does, add
+// u+rwx for the operation. `comps` (the directory's entry components,
+// or null when it is about to be removed) lets finish() restore the mode.
+void Applier::unlock_dir(int dirfd, const std::vector<std::string>* entry_comps) {
+  if (chown_) return;
+  struct stat st = stat_fd(dirfd, "directory");
+  if (st.st_uid != ::geteuid() || (st.st_mode & 0700) == 0700) return;
+  if (::chmod(fd_path(dirfd).c_str(), (st.st_mode & 07777) | 0700) != 0) return;  // the operation will report it
+  if (!entry_comps) return;
+  auto key = std::make_pair(st.st_dev, st.st_ino);
+  if (deferred_.count(key)) return;  // this layer sets its mode anyway
+  // The parent's own components: entry_comps names an entry inside it.
+  std::vector<std::string> dir_comps(entry_comps->begin(), entry_comps->end() - 1);
+  DeferredDir d{std::move(dir_comps), static_cast<mode_t>(st.st_mode & 07777), false, {}};
+  deferred_.emplace(key, std::move(d));
+}
+
 void Applier::mark_upper(int parent, const std::string& name) {
   struct stat st = stat_fd(parent, name);
   upper_.emplace(st.st_dev, st.st_ino, name);
@@ -137,6 +156,7 @@ void Applier::whiteout(const EntryInfo& e, const std::vector<std::string>& comps
     if (err == ENOENT || err == ENOTDIR) return;
     throw sys_error("layer entry " + e.name + ": whiteout parent", err);
   }
+  unlock_dir(parent.get(), &comps);
   if (last == ".wh..wh..opq") {
     for (const std::string& child : list_dir(parent.get(), "layer entry " + e.name)) {
       remove_tree(parent.get(), child, /*spare_upper=*/true, 0);
@@ -174,6 +194,7 @@ bool Applier::remove_tree(int parent, const std::string& name, bool spare_upper,
   }
   UniqueFd dir(::openat(parent, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir) throw sys_error("removing " + name);
+  unlock_dir(dir.get(), nullptr);
   bool all_gone = true;
   for (const std::string& child : list_dir(dir.get(), "removing " + name)) {
     all_gone &= remove_tree(dir.get(), child, spare_upper, depth + 1);

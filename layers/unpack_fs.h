@@ -58,6 +58,7 @@ class Applier {
   bool remove_tree(int parent, const std::string& name, bool spare_upper, int depth);
   void make_room(int parent, const std::string& name, const std::string& what);
   void mark_upper(int parent, const std::string& name);
+  void unlock_dir(int dirfd, const std::vector<std::string>* entry_comps);
   void set_owner(int fd, int parent, const std::string& name, const EntryInfo& e, const std::string& path);
   void set_xattrs(int fd, int parent, const std::string& name, const EntryInfo& e);
   void apply_dir(const EntryInfo& e, int parent, const std::string& name, const std::vector<std::string>& comps);

@@ -438,6 +438,25 @@ TEST_CASE("rootless: a read-only directory still receives its contents", "[unpac
   CHECK(read_file(f.at("ro/sub/b")) == "b");
 }
 
+TEST_CASE("rootless: read-only directories from a lower layer are written and whited out", "[unpack][rootless]") {
+  Fixture f;
+  REQUIRE(::chown(f.root.c_str(), 65534, 65534) == 0);
+  std::string lower = make_tar({dir("ro", 0555), file("ro/a", "a"), dir("gone", 0555), dir("gone/in", 0), file("keep", "k")});
+  std::string upper = make_tar({file("ro/b", "b"), file("ro/.wh.a", ""), file(".wh.gone", "")});
+  int root_fd = f.fd.get();
+  std::string out = as_unprivileged([&] {
+    apply_bytes(root_fd, lower);
+    apply_bytes(root_fd, upper);
+    return std::string("ok");
+  });
+  CHECK(out == "ok");
+  CHECK(read_file(f.at("ro/b")) == "b");
+  CHECK_FALSE(exists(f.at("ro/a")));
+  CHECK((lstat_of(f.at("ro")).st_mode & 07777) == 0555);
+  CHECK_FALSE(exists(f.at("gone")));
+  CHECK(exists(f.at("keep")));
+}
+
 // Not run by default: `slipway_layers_tests "[.bench]"` prints apply speed.
 TEST_CASE("apply throughput", "[.bench]") {
   std::vector<TarEntry> v;
