@@ -4,12 +4,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include <algorithm>
+#include <cstring>
+#include <list>
+#include <memory>
 #include <ctime>
 #include <set>
 
 #include "builder/context.h"
 #include "builder/dockerignore.h"
+#include "builder/fetch.h"
 #include "builder/stage.h"
 #include "builder/views.h"
 #include "common/error.h"
@@ -53,7 +60,10 @@ std::string base_name(const std::string& p) {
   return s == std::string::npos ? p : p.substr(s + 1);
 }
 
-TarEntry entry_for(const ContextEntry& e, const std::string& archive_path, const Plan& plan) {
+// `prefix` is "" for the step's main source tree (whose fd is the tar's
+// source_dir_fd) or "/proc/self/fd/N/" for another tree held open by fd N.
+TarEntry entry_for(const ContextEntry& e, const std::string& archive_path, const Plan& plan,
+                   const std::string& prefix = "") {
   TarEntry t;
   t.path = archive_path;
   t.mode = e.st.st_mode & 07777;
@@ -66,7 +76,7 @@ TarEntry entry_for(const ContextEntry& e, const std::string& archive_path, const
       break;
     case EntryType::kFile:
       t.kind = TarKind::kFile;
-      t.source = e.path;
+      t.source = prefix + e.path;
       if (e.st.st_nlink > 1) t.link_id = static_cast<uint64_t>(e.st.st_ino) + 1;
       break;
     default:
@@ -80,7 +90,7 @@ TarEntry entry_for(const ContextEntry& e, const std::string& archive_path, const
 
 // One source (already expanded) into the plan.
 void add_source(Plan& plan, const BuildContext& ctx, const std::string& src, const std::string& dest,
-                bool dest_is_dir, bool parents, const IgnoreMatcher& exclude) {
+                bool dest_is_dir, bool parents, const IgnoreMatcher& exclude, const std::string& prefix = "") {
   auto matches = ctx.resolve_copy_source(src);
   for (const auto& m : matches) {
     if (m.path != "." && exclude.excluded(m.path, m.type == EntryType::kDir)) continue;
@@ -94,23 +104,62 @@ void add_source(Plan& plan, const BuildContext& ctx, const std::string& src, con
     }
     if (m.path == ".") target = dest;
     if (m.type != EntryType::kDir || parents) {
-      if (!target.empty()) plan.entries[target] = entry_for(m, target, plan);
+      if (!target.empty()) plan.entries[target] = entry_for(m, target, plan, prefix);
     }
     if (m.type != EntryType::kDir) continue;
     if (!target.empty() && m.path != ".") {
       // The dest dir itself keeps existing metadata (a parent); only its
       // contents are copied, as Docker does.
       plan.entries.erase(target);
-      if (parents) plan.entries[target] = entry_for(m, target, plan);
+      if (parents) plan.entries[target] = entry_for(m, target, plan, prefix);
     }
-    std::string prefix = m.path == "." ? "" : m.path + "/";
+    std::string under = m.path == "." ? "" : m.path + "/";
     for (const auto& child : ctx.below(m.path)) {
-      std::string rel = child.path.substr(prefix.size());
+      std::string rel = child.path.substr(under.size());
       if (exclude.excluded(child.path, child.type == EntryType::kDir)) continue;
       std::string t = target.empty() ? rel : target + "/" + rel;
-      plan.entries[t] = entry_for(child, t, plan);
+      plan.entries[t] = entry_for(child, t, plan, prefix);
     }
   }
+}
+
+// ADD unpacks local tar archives (plain, gzip, bzip2, xz, zstd), as Docker
+// does; anything else is copied as a file.
+bool is_archive(const BuildContext& ctx, const ContextEntry& e) {
+  if (e.type != EntryType::kFile) return false;
+  UniqueFd fd = ctx.open(e.path, O_RDONLY);
+  unsigned char b[512] = {};
+  ssize_t n = read(fd.get(), b, sizeof b);
+  if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) return true;                                      // gzip
+  if (n >= 3 && b[0] == 'B' && b[1] == 'Z' && b[2] == 'h') return true;                          // bzip2
+  if (n >= 6 && b[0] == 0xfd && b[1] == '7' && b[2] == 'z' && b[3] == 'X' && b[4] == 'Z') return true;  // xz
+  if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd) return true;       // zstd
+  return n >= 262 && std::memcmp(b + 257, "ustar", 5) == 0;                                      // tar
+}
+
+// Extracts an archive into `dir` through the safe unpacker; bzip2 and xz are
+// decompressed by libarchive first (the unpacker reads tar, gzip and zstd).
+void extract_archive(const BuildContext& ctx, const ContextEntry& e, const std::string& dir) {
+  UniqueFd fd = ctx.open(e.path, O_RDONLY);
+  std::unique_ptr<struct archive, int (*)(struct archive*)> a(archive_read_new(), archive_read_free);
+  archive_read_support_filter_bzip2(a.get());
+  archive_read_support_filter_xz(a.get());
+  archive_read_support_filter_gzip(a.get());
+  archive_read_support_filter_zstd(a.get());
+  archive_read_support_format_raw(a.get());
+  if (archive_read_open_fd(a.get(), fd.get(), 1 << 16) != ARCHIVE_OK) {
+    throw Error("ADD " + e.path + ": " + archive_error_string(a.get()));
+  }
+  struct archive_entry* ae = nullptr;
+  if (archive_read_next_header(a.get(), &ae) != ARCHIVE_OK) throw Error("ADD " + e.path + ": not an archive");
+  layers::ReadFn reader = [&](void* buf, size_t size) -> size_t {
+    la_ssize_t n = archive_read_data(a.get(), buf, size);
+    if (n < 0) throw Error("ADD " + e.path + ": " + archive_error_string(a.get()));
+    return static_cast<size_t>(n);
+  };
+  UniqueFd root(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throw sys_error("open " + dir);
+  layers::apply_layer(root.get(), reader);
 }
 
 }  // namespace
@@ -152,6 +201,8 @@ void copy_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins
       ctx = &*other;
     }
     if (!ctx) throw Error("no build context");
+    std::list<TempDir> extracted_trees;       // ADD archives, extracted
+    std::list<BuildContext> extracted_ctx;    // and walked; held open while the tar is written
     for (const auto& src : words) {
       const dockerfile::Heredoc* heredoc = nullptr;
       for (const auto& h : ins.heredocs) {
@@ -170,8 +221,32 @@ void copy_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins
         plan.entries[t.path] = std::move(t);
         continue;
       }
-      if (src.find("://") != std::string::npos) {
-        throw Error(ins.cmd + " from a URL (" + src + ") is not supported yet");
+      if (ins.cmd == "add" && is_url(src)) {
+        auto f = fetch_url(src, env.work_dir, ins.flag("checksum"));
+        TarEntry t;
+        t.path = dest_is_dir ? (dest.empty() ? f.filename : dest + "/" + f.filename) : dest;
+        t.mode = plan.chmod.value_or(0600);  // Docker's mode for downloaded files
+        t.uid = plan.uid.value_or(0);
+        t.gid = plan.gid.value_or(0);
+        t.mtime = f.mtime;
+        t.source = f.path;
+        plan.entries[t.path] = std::move(t);
+        continue;
+      }
+      if (src.find("://") != std::string::npos) throw Error("unsupported source " + src);
+      if (ins.cmd == "add" && ins.has_flag("checksum")) throw Error("ADD --checksum only applies to URLs");
+      if (ins.cmd == "add" && ctx == env.context) {
+        bool extracted = false;
+        for (const auto& m : ctx->resolve_copy_source(src)) {
+          if (!is_archive(*ctx, m)) continue;
+          auto& tree = extracted_trees.emplace_back(env.work_dir, "add-");
+          extract_archive(*ctx, m, tree.path());
+          auto& tctx = extracted_ctx.emplace_back(BuildContext::load(tree.path(), IgnoreMatcher()));
+          add_source(plan, tctx, ".", dest, true, false, IgnoreMatcher(),
+                     "/proc/self/fd/" + std::to_string(tctx.root_fd()) + "/");
+          extracted = true;
+        }
+        if (extracted) continue;
       }
       add_source(plan, *ctx, src, dest, dest_is_dir, parents, exclude);
     }
