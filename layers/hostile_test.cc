@@ -188,6 +188,15 @@ std::vector<Case> cases() {
   c.push_back({"gzip bomb of one huge file",
                [](auto&) { return gzip(tar({file("bomb", std::string(64 << 20, '\0'))}), 9); }, "exceeds",
                {}, {}, [](ApplyOptions& o) { o.max_bytes = 8 << 20; }});
+  c.push_back({"zstd bomb of one huge file",
+               [](auto&) { return zstd(tar({file("bomb", std::string(64 << 20, '\0'))})); }, "exceeds",
+               {}, {}, [](ApplyOptions& o) { o.max_bytes = 8 << 20; }});
+  c.push_back({"gzip bomb after the end of the archive is never expanded",
+               [](auto&) { return gzip(tar({file("a", "a")}) + std::string(64 << 20, '\0'), 9); }, "",
+               [](auto& root, auto& r) {
+                 CHECK(r.entries == 1);
+                 CHECK(read_file(root + "/a") == "a");
+               }});
   c.push_back({"gzip bomb of many files",
                [](auto&) {
                  std::vector<TarEntry> v;

@@ -17,6 +17,8 @@
 // Ownership: with CAP_CHOWN we chown. Without it (rootless) the intended owner
 // goes into the `user.rootlesscontainers` xattr exactly as umoci writes it, and
 // files without it are owned by 0:0; read_rootless_owner() gives it back.
+// Rootless, directories of mode 0555 and the like are made u+rwx while we
+// write into or remove from them, and get their mode back (as umoci does).
 #include <sys/types.h>
 
 #include <cstdint>
