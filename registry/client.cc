@@ -164,6 +164,7 @@ FetchedManifest RegistryClient::get_manifest(const std::string& repository, cons
 }
 
 std::vector<RegistryClient*> RegistryClient::mirrors() {
+  std::lock_guard lock(mirrors_mu_);
   if (!mirrors_made_) {
     mirrors_made_ = true;
     const auto& all = http_.options().mirrors;

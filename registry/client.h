@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -118,6 +119,7 @@ class RegistryClient {
   std::string endpoint_;  // where requests go ("registry-1.docker.io" for docker.io)
   HttpClient http_;
   Authenticator auth_;
+  std::mutex mirrors_mu_;
   std::vector<std::unique_ptr<RegistryClient>> mirrors_;
   bool mirrors_made_ = false;
 };

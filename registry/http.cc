@@ -250,9 +250,10 @@ HttpResponse HttpClient::perform(const HttpRequest& request) {
   int attempt = 0;
   for (;;) {
     std::string transport_error;
-    HttpResponse resp = perform_once(cur, &transport_error);
+    bool permanent = false;
+    HttpResponse resp = perform_once(cur, &transport_error, &permanent);
     if (!transport_error.empty()) {
-      if (cur.retry && resp.sink_bytes == 0 && attempt < options_.retries) {
+      if (cur.retry && !permanent && resp.sink_bytes == 0 && attempt < options_.retries) {
         auto wait = backoff(attempt++, nullptr);
         log(LogLevel::kDebug, cur.method + " " + url_for_display(cur.url) + ": " + transport_error +
                                   "; retrying in " + std::to_string(wait.count()) + "ms");
@@ -297,7 +298,7 @@ HttpResponse HttpClient::perform(const HttpRequest& request) {
   }
 }
 
-HttpResponse HttpClient::perform_once(const HttpRequest& request, std::string* transport_error) {
+HttpResponse HttpClient::perform_once(const HttpRequest& request, std::string* transport_error, bool* permanent) {
   HttpResponse resp;
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> holder(curl_easy_init(), &curl_easy_cleanup);
   CURL* h = holder.get();
@@ -318,7 +319,8 @@ HttpResponse HttpClient::perform_once(const HttpRequest& request, std::string* t
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, options_.connect_timeout_seconds);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, options_.low_speed_timeout_seconds);
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // registries may gzip JSON
+  // Registries may gzip JSON; blobs must arrive byte-exact for their digest.
+  if (!request.sink) curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 
@@ -390,6 +392,14 @@ HttpResponse HttpClient::perform_once(const HttpRequest& request, std::string* t
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
   if (rc != CURLE_OK) {
     *transport_error = errbuf[0] ? trim(errbuf) : curl_easy_strerror(rc);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
+      *transport_error += " (for a private CA use --registry-certificate " + host +
+                          "=CA.pem; --skip-tls-verify-registry " + host + " turns verification off)";
+      *permanent = true;
+    }
+    if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT || rc == CURLE_SSL_ENGINE_NOTFOUND) {
+      *permanent = true;
+    }
     return resp;
   }
   log(LogLevel::kDebug, m + " " + url_for_display(request.url) + " -> " + std::to_string(resp.status));

@@ -92,8 +92,9 @@ class HttpClient {
 
  private:
   // One exchange, no redirects or retries. Sets *transport_error on a
-  // failure without an HTTP response.
-  HttpResponse perform_once(const HttpRequest& request, std::string* transport_error);
+  // failure without an HTTP response, and *permanent when retrying cannot
+  // help (an untrusted certificate).
+  HttpResponse perform_once(const HttpRequest& request, std::string* transport_error, bool* permanent);
 
   RegistryOptions options_;
   struct Share;

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "registry/client.h"
+#include "registry/log.h"
 #include "tests/registry_fixture/registry_server.h"
 
 using namespace slipway;
@@ -39,13 +40,20 @@ TEST_CASE("TLS: the registry's CA file, skip-verify, and an unknown CA refused")
 
   RegistryClient untrusted(server.host(), quick(), none());
   CHECK_THROWS_WITH(untrusted.push_blob("tls/x", blob),
-                    Catch::Contains("https://" + server.host()) && Catch::Contains("certificate"));
+                    Catch::Contains("https://" + server.host()) &&
+                        Catch::Contains("--registry-certificate " + server.host() + "=CA.pem"));
 
   RegistryOptions with_ca = quick();
   with_ca.ca_files[server.host()] = certs.ca_cert;
   RegistryClient c(server.host(), with_ca, none());
+  std::string trace;
+  set_log_sink([&](LogLevel, const std::string& l) { trace += l + "\n"; }, LogLevel::kTrace);
   CHECK(c.push_blob("tls/x", blob) == BlobPush::kUploaded);
   CHECK(c.get_blob_bytes("tls/x", blob.digest) == "over tls");
+  set_log_sink(nullptr);
+  // ALPN picks HTTP/2, and one connection serves the whole push.
+  CHECK_THAT(trace, Catch::Contains("< HTTP/2 201"));
+  CHECK_THAT(trace, Catch::Contains("Re-using existing connection"));
 
   RegistryOptions skip = quick();
   skip.skip_tls_verify_hosts.insert(server.host());
