@@ -14,6 +14,7 @@
 #include "builder/base_image.h"
 #include "builder/context.h"
 #include "builder/dockerignore.h"
+#include "builder/interrupt.h"
 #include "builder/output.h"
 #include "builder/stage.h"
 #include "builder/views.h"
@@ -122,6 +123,7 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
   mkdirs(state_dir + "/cache", 0700);
   ContentStore store(state_dir + "/content");
   TempDir work(state_dir + "/tmp", "build-");
+  set_interrupt_cleanup_dir(work.path());
   enter_private_mount_namespace();
 
   std::string ignore_file;

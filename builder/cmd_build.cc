@@ -6,6 +6,7 @@
 #include "builder/build.h"
 #include "builder/commands.h"
 #include "builder/flags.h"
+#include "builder/interrupt.h"
 #include "builder/registry_flags.h"
 #include "builder/userns.h"
 #include "common/error.h"
@@ -143,6 +144,7 @@ int cmd_build(const Args& args) {
     argv.insert(argv.end(), args.begin(), args.end());
     return sandbox::reexec_in_userns(argv, sandbox::plan_id_mapping());
   }
+  build::install_interrupt_handler();
   build::Progress progress(o.log_format, std::cerr, o.verbosity == "debug");
   bool userns = state == NamespaceState::kInUserns;
   bool single_id = userns && sandbox::current_mapping().single_id();

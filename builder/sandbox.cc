@@ -255,6 +255,11 @@ RunResult run(const RunSpec& spec) {
     rd.reset();
     Reporter rep(wr.get());
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // The builder blocks SIGINT/SIGTERM for its signal thread; the step's
+    // processes must get them as any process does.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
     if (spec.network_none) flags |= CLONE_NEWNET;
     if (unshare(flags) != 0) rep.fail("unshare", errno);
