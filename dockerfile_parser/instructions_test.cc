@@ -208,6 +208,9 @@ TEST_CASE("errors: arguments", "[instructions][errors]") {
   expect_error("FROM a\nHEALTHCHECK CMD\n", 2, 13, "Missing command after HEALTHCHECK CMD");
   expect_error("FROM a\nONBUILD\n", 2, 1, "ONBUILD requires at least one argument");
   expect_error("FROM a\nONBUILD onbuild RUN x\n", 2, 9, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+  std::string chain = "FROM a\n";
+  for (int i = 0; i < 200000; ++i) chain += "ONBUILD ";
+  expect_error(chain + "RUN x\n", 2, 9, "Chaining ONBUILD");  // no recursion per word
   expect_error("FROM a\nONBUILD FROM x\n", 2, 9, "FROM isn't allowed as an ONBUILD trigger");
   expect_error("FROM a\nONBUILD MAINTAINER x\n", 2, 9, "MAINTAINER isn't allowed as an ONBUILD trigger");
   expect_error("FROM a\nONBUILD FOO x\n", 2, 9, "unknown instruction: FOO");

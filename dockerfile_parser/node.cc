@@ -128,12 +128,14 @@ void NodeBuilder::parse_args(Node& n) const {
     if (rest.empty()) return;
     n.args.push_back({rest, base});
     // The trigger is parsed like a line of its own. An ONBUILD trigger of
-    // an ONBUILD is an error anyway; failing here also bounds the recursion.
-    Node sub = build(*n.line, base);
-    if (sub.cmd == "onbuild") {
-      fail(*n.line, sub.split.cmd.offset, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+    // an ONBUILD is an error anyway; failing before recursing keeps
+    // "ONBUILD ONBUILD ONBUILD..." from recursing once per word.
+    size_t kw = 0;
+    while (kw < rest.size() && !is_space(rest[kw])) ++kw;
+    if (lower(rest.substr(0, kw)) == "onbuild") {
+      fail(*n.line, base, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
     }
-    n.trigger = std::make_unique<Node>(std::move(sub));
+    n.trigger = std::make_unique<Node>(build(*n.line, base));
   }
   // Unknown instructions keep no arguments; phase 2 rejects them.
 }
