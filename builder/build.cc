@@ -22,6 +22,7 @@
 #include "common/temp_dir.h"
 #include "dockerfile_parser/parser.h"
 #include "dockerfile_parser/scope.h"
+#include "layers/unpack.h"
 
 namespace slipway::build {
 
@@ -114,9 +115,6 @@ std::string default_state_dir() {
 }
 
 BuildResult run_build(const BuildOptions& options, Progress& progress, bool userns, bool single_id) {
-  std::string dockerfile_path = options.dockerfile.empty() ? options.context + "/Dockerfile" : options.dockerfile;
-  auto df = dockerfile::parse_file(dockerfile_path);
-
   std::string state_dir = options.state_dir.empty() ? default_state_dir() : options.state_dir;
   mkdirs(state_dir, 0700);
   mkdirs(state_dir + "/tmp", 0700);
@@ -126,9 +124,31 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
   set_interrupt_cleanup_dir(work.path());
   enter_private_mount_namespace();
 
+  // tar://FILE and tar://- (stdin): the context arrives as a tarball
+  // (plain, gzip or zstd) and is unpacked, safely, into the scratch dir.
+  std::string context_dir = options.context;
+  std::string dockerfile_path = options.dockerfile;
+  if (context_dir.rfind("tar://", 0) == 0) {
+    std::string src = context_dir.substr(6);
+    context_dir = work.path() + "/context";
+    if (mkdir(context_dir.c_str(), 0755) != 0) throw sys_error("mkdir " + context_dir);
+    UniqueFd root(open(context_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd in(src == "-" ? dup(0) : open(src.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!root || !in) throw sys_error("opening the context " + options.context);
+    try {
+      layers::apply_layer(root.get(), in.get());
+    } catch (const Error& e) {
+      throw e.with_context("unpacking the context " + options.context);
+    }
+    // A relative -f names a file inside a tarball context, as in Kaniko.
+    if (!dockerfile_path.empty() && dockerfile_path[0] != '/') dockerfile_path = context_dir + "/" + dockerfile_path;
+  }
+  if (dockerfile_path.empty()) dockerfile_path = context_dir + "/Dockerfile";
+  auto df = dockerfile::parse_file(dockerfile_path);
+
   std::string ignore_file;
-  IgnoreMatcher ignore = load_dockerignore(options.context, dockerfile_path, &ignore_file);
-  BuildContext context = BuildContext::load(options.context, ignore);
+  IgnoreMatcher ignore = load_dockerignore(context_dir, dockerfile_path, &ignore_file);
+  BuildContext context = BuildContext::load(context_dir, ignore);
   progress.debug("context " + options.context + ": " + std::to_string(context.entries().size()) + " entries" +
                  (ignore_file.empty() ? "" : ", ignoring per " + ignore_file));
 

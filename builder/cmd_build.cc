@@ -110,7 +110,6 @@ int cmd_build(const Args& args) {
     context = pos[0];
   }
   o.context = context.empty() ? "." : context;
-  if (o.context.rfind("tar://", 0) == 0) throw usage_error("--context tar:// is not supported yet");
   if (o.context.rfind("dir://", 0) == 0) o.context = o.context.substr(6);
   o.build_args = key_values(build_args, "build-arg", true);
   o.labels = key_values(labels, "label", false);

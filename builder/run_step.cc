@@ -249,7 +249,7 @@ void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
     for (const auto& raw : mounts->second) {
       try {
         auto m = dockerfile::parse_mount(st.scope->expand_word(raw));
-        plan_mount(plan, st, env, m, stages, env.options.context);
+        plan_mount(plan, st, env, m, stages, env.context->dir());
       } catch (const Error& e) {
         throw e.with_context(loc + ": RUN --mount");
       }

@@ -114,4 +114,13 @@ unpack_image "$TEST_TMP/out2" latest "$TEST_TMP/unpacked2"
 build --target base --oci-layout-path "$TEST_TMP/out3" --log-format json >/dev/null 2>"$TEST_TMP/log3" || fail "json build"
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$TEST_TMP/log3" || fail "--log-format json printed non-JSON"
 grep -q '"event":"step"' "$TEST_TMP/log3" || fail "no step events"
+
+# The context as a tarball, on stdin and from a file (Kaniko's tar://).
+tar -C "$ctx" -czf "$TEST_TMP/ctx.tgz" .
+build --target main --context tar://- --oci-layout-path "$TEST_TMP/out4" <"$TEST_TMP/ctx.tgz" >/dev/null 2>"$TEST_TMP/log4" \
+  || fail "tar://- context: $(cat "$TEST_TMP/log4")"
+unpack_image "$TEST_TMP/out4" latest "$TEST_TMP/unpacked4"
+[ "$(cat "$TEST_TMP/unpacked4/rootfs/srv/app/bound.txt")" = "A" ] || fail "tar://- context content"
+[ -e "$TEST_TMP/unpacked4/rootfs/srv/app/files/ignored.log" ] && fail ".dockerignore inside a tar context"
+build --target base --context "tar://$TEST_TMP/ctx.tgz" --oci-layout-path "$TEST_TMP/out5" >/dev/null 2>&1 || fail "tar://FILE context"
 pass
