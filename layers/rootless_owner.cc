@@ -85,6 +85,26 @@ std::optional<std::pair<uint32_t, uint32_t>> decode_rootless_owner(const std::st
   return std::make_pair(ids[0], ids[1]);
 }
 
+namespace {
+
+std::optional<std::pair<uint32_t, uint32_t>> parse_read(ssize_t n, const char* buf, const std::string& what) {
+  if (n < 0) {
+    if (errno == ENODATA || errno == ENOTSUP) return std::nullopt;
+    throw sys_error("reading " + std::string(kRootlessXattr) + " of " + what);
+  }
+  auto owner = decode_rootless_owner(std::string(buf, static_cast<size_t>(n)));
+  if (!owner) throw Error("malformed " + std::string(kRootlessXattr) + " xattr on " + what);
+  return owner;
+}
+
+}  // namespace
+
+std::optional<std::pair<uint32_t, uint32_t>> read_rootless_owner(int fd) {
+  char buf[256];
+  ssize_t n = ::fgetxattr(fd, kRootlessXattr, buf, sizeof buf);
+  return parse_read(n, buf, "fd " + std::to_string(fd));
+}
+
 std::optional<std::pair<uint32_t, uint32_t>> read_rootless_owner(int dirfd, const std::string& name) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
     throw Error("read_rootless_owner: not a single path component: " + name);
@@ -93,13 +113,7 @@ std::optional<std::pair<uint32_t, uint32_t>> read_rootless_owner(int dirfd, cons
   std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
   char buf[256];
   ssize_t n = ::lgetxattr(path.c_str(), kRootlessXattr, buf, sizeof buf);
-  if (n < 0) {
-    if (errno == ENODATA || errno == ENOTSUP) return std::nullopt;
-    throw sys_error("reading " + std::string(kRootlessXattr) + " of " + name);
-  }
-  auto owner = decode_rootless_owner(std::string(buf, static_cast<size_t>(n)));
-  if (!owner) throw Error("malformed " + std::string(kRootlessXattr) + " xattr on " + name);
-  return owner;
+  return parse_read(n, buf, name);
 }
 
 }  // namespace slipway::layers

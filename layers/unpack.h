@@ -88,5 +88,10 @@ std::optional<std::pair<uint32_t, uint32_t>> decode_rootless_owner(const std::st
 // The recorded owner of the inode at `name` inside dirfd (never followed);
 // nullopt when it has no such xattr (then it is 0:0 in a rootless unpack).
 std::optional<std::pair<uint32_t, uint32_t>> read_rootless_owner(int dirfd, const std::string& name);
+// The same for an open file or directory (not an O_PATH fd).
+std::optional<std::pair<uint32_t, uint32_t>> read_rootless_owner(int fd);
+// So a repack finds the true owner of an inode: the xattr when present;
+// else st_uid/st_gid after a chowned apply (ApplyResult::chowned), or 0:0
+// after a recorded (rootless) one.
 
 }  // namespace slipway::layers

@@ -419,6 +419,8 @@ TEST_CASE("rootless: owners are recorded in user.rootlesscontainers", "[unpack][
   CHECK(lgetxattr_of(f.at("root-owned"), kRootlessXattr) == "<none>");
   CHECK(S_ISFIFO(lstat_of(f.at("fifo")).st_mode));
   UniqueFd dfd = open_dir(f.at("d"));
+  CHECK(read_rootless_owner(dfd.get()) == std::make_pair(7u, 7u));
+  CHECK_FALSE(read_rootless_owner(f.fd.get()));
   CHECK_FALSE(read_rootless_owner(f.fd.get(), "root-owned"));
   CHECK(read_rootless_owner(f.fd.get(), "d") == std::make_pair(7u, 7u));
 }
