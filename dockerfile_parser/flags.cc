@@ -223,7 +223,7 @@ void validate_flag_value(std::string_view cmd, std::string_view name, std::strin
       auto v = parse_uint(value, 10, std::numeric_limits<int32_t>::max());
       bool neg = value.size() > 1 && value[0] == '-' && parse_uint(value.substr(1), 10, 1u << 31);
       if (!v && !neg) throw Error("invalid retries value \"" + std::string(value) + "\": expected an integer");
-      if (neg || *v < 1) throw Error("--retries must be at least 1 (not " + std::string(value) + ")");
+      if (neg) throw Error("--retries cannot be negative (" + std::string(value) + ")");
     } else {
       int64_t d = parse_duration(value);
       if (d != 0 && d < 1000000) {

@@ -123,7 +123,9 @@ TEST_CASE("parse_flags: kinds, repeats, errors", "[flags]") {
   CHECK(idx("run", {{"--mount=type=cache", 0}}, m) == 0);
   CHECK(idx("run", {{"--network=bridge", 0}}, m) == 0);
   CHECK(idx("run", {{"--security=high", 0}}, m) == 0);
-  CHECK(idx("healthcheck", {{"--retries=0", 0}}, m) == 0);
+  CHECK(idx("healthcheck", {{"--retries=-1", 0}}, m) == 0);
+  CHECK(m.find("cannot be negative") != std::string::npos);
+  CHECK(idx("healthcheck", {{"--retries=0", 0}, {"--timeout=0s", 0}}, m) == -1);
   CHECK(idx("healthcheck", {{"--retries=x", 0}}, m) == 0);
   CHECK(idx("healthcheck", {{"--timeout=1ns", 0}}, m) == 0);
   CHECK(idx("healthcheck", {{"--start-interval=5", 0}}, m) == 0);

@@ -36,6 +36,10 @@ std::optional<std::vector<RawWord>> shell_words(std::string_view s) {
         while (i < s.size() && s[i] != '"') i += s[i] == '\\' ? 2 : 1;
         if (i >= s.size()) return std::nullopt;
         ++i;
+      } else if (c == '<' && i + 1 < s.size() && s[i + 1] == '<') {
+        // BuildKit's lexer keeps blanks after "<<" in the word: "<<  EOF".
+        i += 2;
+        while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
       } else if (c == '$' && i + 1 < s.size() && s[i + 1] == '{') {
         size_t e = s.find('}', i + 2);
         if (e == std::string_view::npos) return std::nullopt;
@@ -86,7 +90,7 @@ std::optional<std::string> unquote(std::string_view s, bool& quoted) {
   return out;
 }
 
-// ^(\d*)<<(-?)([^<]*)$ with a one-word delimiter.
+// ^(\d*)<<(-?)\s*([^<]*)$ with a one-word delimiter.
 std::optional<Heredoc> parse_heredoc_word(std::string_view t) {
   size_t i = 0;
   while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
@@ -97,6 +101,7 @@ std::optional<Heredoc> parse_heredoc_word(std::string_view t) {
     chomp = true;
     ++i;
   }
+  while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\f' || t[i] == '\r')) ++i;
   std::string_view rest = t.substr(i);
   if (rest.empty() || rest.find('<') != std::string_view::npos) return std::nullopt;
   bool quoted = false;

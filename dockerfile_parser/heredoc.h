@@ -1,7 +1,8 @@
 #pragma once
 // Heredoc words on an instruction line (BuildKit's heredocsFromLine): the line
 // is split into shell words (quotes and escapes kept), and every word that
-// matches ^(\d*)<<(-?)([^<]*)$ with a single-word delimiter starts a heredoc.
+// matches ^(\d*)<<(-?)\s*([^<]*)$ with a single-word delimiter starts a
+// heredoc (BuildKit's lexer keeps the blanks after "<<" in the word).
 #include <cstddef>
 #include <string>
 #include <string_view>

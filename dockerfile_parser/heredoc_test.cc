@@ -18,6 +18,20 @@ TEST_CASE("heredocs_from_line finds every heredoc word", "[heredoc]") {
   CHECK_FALSE(h[2].doc.expand);
 }
 
+TEST_CASE("heredocs_from_line: blanks after the marker", "[heredoc]") {
+  auto h = heredocs_from_line("RUN <<  EOF  > foo");
+  REQUIRE(h.size() == 1);
+  CHECK(h[0].doc.name == "EOF");
+  CHECK(h[0].offset == 4);
+  // Only blanks right after "<<" join the word: "<<-" and "EOF" are two.
+  CHECK(heredocs_from_line("RUN <<- EOF").empty());
+  auto d = heredocs_from_line("RUN << -EOF");
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].doc.name == "-EOF");
+  CHECK_FALSE(d[0].doc.chomp);
+  CHECK(heredocs_from_line("RUN cat <<  ").empty());
+}
+
 TEST_CASE("heredocs_from_line: what is not a heredoc", "[heredoc]") {
   CHECK(heredocs_from_line("RUN echo a<<EOF").empty());
   CHECK(heredocs_from_line("RUN echo <<").empty());

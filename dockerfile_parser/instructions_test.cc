@@ -174,7 +174,8 @@ TEST_CASE("errors: flags point at the flag", "[instructions][errors]") {
   expect_error("FROM a\nCOPY --chown=:x a b\n", 2, 6, "invalid chown");
   expect_error("FROM a\nCOPY --link=maybe a b\n", 2, 6, "expecting boolean value for flag --link");
   expect_error("FROM a\nHEALTHCHECK --interval=5 CMD x\n", 2, 13, "invalid duration");
-  expect_error("FROM a\nHEALTHCHECK --retries=0 CMD x\n", 2, 13, "at least 1");
+  expect_error("FROM a\nHEALTHCHECK --retries=-2 CMD x\n", 2, 13, "--retries cannot be negative");
+  expect_error("FROM a\nHEALTHCHECK --timeout=10us CMD x\n", 2, 13, "cannot be less than 1ms");
   expect_error("FROM a\nCOPY --from a b\n", 2, 6, "missing a value on flag: --from");
   // As in BuildKit, some instructions check their argument count first.
   expect_error("FROM a\nCOPY --foo a\n", 2, 1, "COPY requires at least two arguments");
