@@ -266,6 +266,15 @@ TEST_CASE("credentials from docker config files, helpers and credsStore") {
                                R"({"auths": {"helped.example": {"auth": ")" + base64_encode("first:one") + R"("}}})");
   env.set("REGISTRY_AUTH_FILE", dir / "auth.json");
   CHECK(find_credentials("helped.example")->credential.username == "first");
+  // Then podman's per-session file, then docker's config.
+  env.set("REGISTRY_AUTH_FILE", std::nullopt);
+  env.set("XDG_RUNTIME_DIR", dir / "run");
+  std::filesystem::create_directories(dir / "run/containers");
+  slipway::testing::write_file(dir / "run/containers/auth.json",
+                               R"({"auths": {"helped.example": {"auth": ")" + base64_encode("xdg:two") + R"("}}})");
+  CHECK(find_credentials("helped.example")->credential.username == "xdg");
+  CHECK(find_credentials("helped.example")->source == dir / "run/containers/auth.json");
+  env.set("XDG_RUNTIME_DIR", std::nullopt);
 
   // A broken helper is an error naming it.
   slipway::testing::write_file(dir / "config.json", R"({"credHelpers": {"x.example": "missing"}})");

@@ -397,6 +397,10 @@ HttpResponse HttpClient::perform_once(const HttpRequest& request, std::string* t
                           "=CA.pem; --skip-tls-verify-registry " + host + " turns verification off)";
       *permanent = true;
     }
+    if (rc == CURLE_SSL_CONNECT_ERROR && transport_error->find("wrong version number") != std::string::npos) {
+      *transport_error += " (the server may speak plain HTTP: use --insecure-registry " + host + " if it should)";
+      *permanent = true;
+    }
     if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT || rc == CURLE_SSL_ENGINE_NOTFOUND) {
       *permanent = true;
     }

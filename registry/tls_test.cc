@@ -68,6 +68,17 @@ TEST_CASE("TLS: the registry's CA file, skip-verify, and an unknown CA refused")
   CHECK_THROWS(p.blob_size("tls/x", blob.digest));
 }
 
+TEST_CASE("TLS to a plain-HTTP registry fails at once with a hint") {
+  RegistryServer server({});
+  RegistryOptions o = quick();
+  o.retries = 3;
+  o.retry_base_delay = std::chrono::milliseconds(1000);
+  RegistryClient c(server.host(), o, none());
+  auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH(c.blob_size("x/y", sha256_of("x")), Catch::Contains("--insecure-registry " + server.host()));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(900));  // no retries
+}
+
 TEST_CASE("TLS: mutual TLS with a client certificate") {
   TempDir dir;
   TestCerts certs(dir);
