@@ -1,0 +1,3 @@
+FROM foo AS foo
+RUN true
+FROM foo
