@@ -159,7 +159,7 @@ UniqueFd resolve_dir(int root_fd, const std::vector<std::string>& comps, size_t 
 }
 
 UniqueFd resolve_dir_create(int root_fd, const std::vector<std::string>& comps, size_t count, Resolver resolver,
-                            const std::string& what) {
+                            const std::string& what, const DeniedFn& on_denied) {
   int err = 0;
   UniqueFd fd = resolve_dir(root_fd, comps, count, resolver, &err);
   if (fd) return fd;
@@ -172,9 +172,12 @@ UniqueFd resolve_dir_create(int root_fd, const std::vector<std::string>& comps, 
     if (!cur && err == ENOENT) {
       // mkdirat never follows a final symlink: a dangling link gives EEXIST
       // and the second lookup below fails, which we report.
-      if (::mkdirat(parent.get(), comps[i - 1].c_str(), 0755) != 0 && errno != EEXIST) {
-        throw sys_error(what + ": creating parent directory " + join_components(comps, i));
+      int rc = ::mkdirat(parent.get(), comps[i - 1].c_str(), 0755);
+      if (rc != 0 && errno == EACCES && on_denied) {
+        on_denied(parent.get(), i);
+        rc = ::mkdirat(parent.get(), comps[i - 1].c_str(), 0755);
       }
+      if (rc != 0 && errno != EEXIST) throw sys_error(what + ": creating parent directory " + join_components(comps, i));
       cur = resolve_dir(root_fd, comps, i, resolver, &err);
     }
     if (!cur) throw sys_error(what + ": parent directory " + join_components(comps, i), err);

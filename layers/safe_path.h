@@ -11,6 +11,7 @@
 // Callers get a directory fd and then act on one final component with *at()
 // calls that never follow it; no checked path string is ever re-used.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,8 +43,11 @@ UniqueFd resolve_dir(int root_fd, const std::vector<std::string>& comps, size_t 
 // caller) on the way, as container runtimes do for tar files that omit
 // parent entries. Throws slipway::Error naming `what` when that is impossible
 // (a component is a file, a symlink dangles, ...).
+// `on_denied(parent_fd, n)`, when given, may make parent_fd writable after
+// creating comps[n-1] in it failed with EACCES; the mkdir is then retried.
+using DeniedFn = std::function<void(int parent_fd, size_t n)>;
 UniqueFd resolve_dir_create(int root_fd, const std::vector<std::string>& comps, size_t count, Resolver resolver,
-                            const std::string& what);
+                            const std::string& what, const DeniedFn& on_denied = {});
 
 // True when the openat2 syscall works here (for tests that want to know
 // which path they exercised).

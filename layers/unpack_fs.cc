@@ -95,7 +95,11 @@ void Applier::apply(const EntryInfo& e, const WriteData& write_data) {
     return;
   }
   const std::string& name = comps.back();
-  UniqueFd parent = resolve_dir_create(root_fd_, comps, comps.size() - 1, resolver_, "layer entry " + e.name);
+  UniqueFd parent = resolve_dir_create(root_fd_, comps, comps.size() - 1, resolver_, "layer entry " + e.name,
+                                       [&](int dirfd, size_t n) {
+                                         std::vector<std::string> created(comps.begin(), comps.begin() + static_cast<std::ptrdiff_t>(n));
+                                         unlock_dir(dirfd, &created);
+                                       });
   unlock_dir(parent.get(), &comps);
   if (!e.hardlink.empty()) {
     apply_hardlink(e, parent.get(), name);

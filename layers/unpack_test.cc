@@ -444,7 +444,8 @@ TEST_CASE("rootless: read-only directories from a lower layer are written and wh
   Fixture f;
   REQUIRE(::chown(f.root.c_str(), 65534, 65534) == 0);
   std::string lower = make_tar({dir("ro", 0555), file("ro/a", "a"), dir("gone", 0555), dir("gone/in", 0), file("keep", "k")});
-  std::string upper = make_tar({file("ro/b", "b"), file("ro/.wh.a", ""), file(".wh.gone", "")});
+  // ro/new is a missing parent created inside the read-only ro.
+  std::string upper = make_tar({file("ro/new/deep/c", "c"), file("ro/b", "b"), file("ro/.wh.a", ""), file(".wh.gone", "")});
   int root_fd = f.fd.get();
   std::string out = as_unprivileged([&] {
     apply_bytes(root_fd, lower);
@@ -453,6 +454,7 @@ TEST_CASE("rootless: read-only directories from a lower layer are written and wh
   });
   CHECK(out == "ok");
   CHECK(read_file(f.at("ro/b")) == "b");
+  CHECK(read_file(f.at("ro/new/deep/c")) == "c");
   CHECK_FALSE(exists(f.at("ro/a")));
   CHECK((lstat_of(f.at("ro")).st_mode & 07777) == 0555);
   CHECK_FALSE(exists(f.at("gone")));
