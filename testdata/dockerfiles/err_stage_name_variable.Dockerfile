@@ -1,0 +1,2 @@
+ARG NAME=build
+FROM alpine AS ${NAME}
