@@ -68,41 +68,63 @@ std::string pax_bomb(int count, size_t len) {
 
 std::vector<Case> cases() {
   std::vector<Case> c;
-  c.push_back({"dotdot path is clamped at the root", [](auto&) { return tar({file("../outside/secret", "pwned")}); }, "",
-               [](auto& root, auto&) { CHECK(read_file(root + "/outside/secret") == "pwned"); }});
-  c.push_back({"deep dotdot path",
-               [](auto& base) { return tar({file("a/../../../../../../../../../../.." + base + "/outside/x", "pwned")}); },
-               "", [](auto& root, auto&) { CHECK(read_file(root + base_of(root) + "/outside/x") == "pwned"); }});
+  c.push_back({"dotdot path is clamped at the root", [](auto&) { return tar({file("../outside/secret", "pwned")}); },
+               "", [](auto& root, auto&) { CHECK(read_file(root + "/outside/secret") == "pwned"); }});
+  c.push_back(
+      {"deep dotdot path",
+       [](auto& base) { return tar({file("a/../../../../../../../../../../.." + base + "/outside/x", "pwned")}); }, "",
+       [](auto& root, auto&) { CHECK(read_file(root + base_of(root) + "/outside/x") == "pwned"); }});
   c.push_back({"absolute path is relative to the root",
                [](auto& base) { return tar({file(base + "/outside/secret", "pwned")}); }, "",
                [](auto& root, auto&) { CHECK(read_file(root + base_of(root) + "/outside/secret") == "pwned"); }});
   c.push_back({"symlink then file at the same path",
-               [](auto& base) { return tar({symlink("x", base + "/outside/secret"), file("x", "pwned")}); }, "",
+               [](auto& base) {
+                 return tar({symlink("x", base + "/outside/secret"), file("x", "pwned")});
+               },
+               "",
                [](auto& root, auto&) {
                  CHECK(S_ISREG(lstat_of(root + "/x").st_mode));
                  CHECK(read_file(root + "/x") == "pwned");
                }});
   c.push_back({"symlinked parent pointing outside (absolute)",
-               [](auto& base) { return tar({symlink("a", base + "/outside"), file("a/x", "pwned")}); }, "a/x"});
+               [](auto& base) {
+                 return tar({symlink("a", base + "/outside"), file("a/x", "pwned")});
+               },
+               "a/x"});
   c.push_back({"symlinked parent pointing outside (relative)",
-               [](auto&) { return tar({symlink("a", "../outside"), file("a/x", "pwned")}); }, "a/x"});
-  c.push_back({"absolute symlinked parent resolves in the root",
-               [](auto& base) { return tar({symlink("a", base + "/outside"), file("a/x", "inside")}); }, "",
-               [](auto& root, auto&) { CHECK(read_file(root + base_of(root) + "/outside/x") == "inside"); },
-               [](auto& root, auto& base) { REQUIRE(std::system(("mkdir -p '" + root + base + "/outside'").c_str()) == 0); }});
-  c.push_back({"symlink to ..",
-               [](auto&) { return tar({symlink("up", ".."), file("up/outside/secret", "pwned")}); }, "",
-               [](auto& root, auto&) { CHECK(read_file(root + "/outside/secret") == "pwned"); }});
-  c.push_back({"symlink to a .. chain",
                [](auto&) {
-                 return tar({dir("b"), symlink("a", "b/../.."), symlink("c", "a/b/../a/b/.."), file("c/outside/secret", "pwned")});
+                 return tar({symlink("a", "../outside"), file("a/x", "pwned")});
+               },
+               "a/x"});
+  c.push_back(
+      {"absolute symlinked parent resolves in the root",
+       [](auto& base) {
+         return tar({symlink("a", base + "/outside"), file("a/x", "inside")});
+       },
+       "", [](auto& root, auto&) { CHECK(read_file(root + base_of(root) + "/outside/x") == "inside"); },
+       [](auto& root, auto& base) { REQUIRE(std::system(("mkdir -p '" + root + base + "/outside'").c_str()) == 0); }});
+  c.push_back({"symlink to ..",
+               [](auto&) {
+                 return tar({symlink("up", ".."), file("up/outside/secret", "pwned")});
                },
                "", [](auto& root, auto&) { CHECK(read_file(root + "/outside/secret") == "pwned"); }});
-  c.push_back({"pre-existing symlink in the root pointing outside",
-               [](auto&) { return tar({file("lib/secret", "pwned")}); }, "lib/secret", {},
-               [](auto& root, auto& base) { REQUIRE(::symlink((base + "/outside").c_str(), (root + "/lib").c_str()) == 0); }});
+  c.push_back({"symlink to a .. chain",
+               [](auto&) {
+                 return tar({dir("b"), symlink("a", "b/../.."), symlink("c", "a/b/../a/b/.."),
+                             file("c/outside/secret", "pwned")});
+               },
+               "", [](auto& root, auto&) { CHECK(read_file(root + "/outside/secret") == "pwned"); }});
+  c.push_back(
+      {"pre-existing symlink in the root pointing outside",
+       [](auto&) { return tar({file("lib/secret", "pwned")}); },
+       "lib/secret",
+       {},
+       [](auto& root, auto& base) { REQUIRE(::symlink((base + "/outside").c_str(), (root + "/lib").c_str()) == 0); }});
   c.push_back({"directory entry over a symlink to outside",
-               [](auto& base) { return tar({symlink("d", base + "/outside"), dir("d", 0777)}); }, "",
+               [](auto& base) {
+                 return tar({symlink("d", base + "/outside"), dir("d", 0777)});
+               },
+               "",
                [](auto& root, auto&) {
                  CHECK(S_ISDIR(lstat_of(root + "/d").st_mode));
                  CHECK((lstat_of(root + "/d").st_mode & 07777) == 0777);
@@ -110,53 +132,73 @@ std::vector<Case> cases() {
   // If this escaped it would only link (never write) /etc/passwd, and the
   // link goes away with the temp dir; world() watches its link count.
   c.push_back({"hardlink to /etc/passwd", [](auto&) { return tar({hardlink("h", "/etc/passwd")}); }, "hardlink"});
-  c.push_back({"overlayfs xattrs are refused",
-               [](auto&) {
-                 TarEntry d = dir("d");
-                 d.xattrs = {{"trusted.overlay.redirect", "/x"}, {"trusted.overlay.opaque", "y"}, {"user.overlay.origin", "x"}};
-                 return tar({d});
-               },
-               "", [](auto& root, auto& r) {
-                 CHECK(r.skipped.size() == 3);
-                 char buf[8];
-                 CHECK(::lgetxattr((root + "/d").c_str(), "trusted.overlay.opaque", buf, sizeof buf) < 0);
-               }});
+  c.push_back(
+      {"overlayfs xattrs are refused",
+       [](auto&) {
+         TarEntry d = dir("d");
+         d.xattrs = {{"trusted.overlay.redirect", "/x"}, {"trusted.overlay.opaque", "y"}, {"user.overlay.origin", "x"}};
+         return tar({d});
+       },
+       "",
+       [](auto& root, auto& r) {
+         CHECK(r.skipped.size() == 3);
+         char buf[8];
+         CHECK(::lgetxattr((root + "/d").c_str(), "trusted.overlay.opaque", buf, sizeof buf) < 0);
+       }});
   c.push_back({"hardlink to an absolute path outside",
                [](auto& base) { return tar({hardlink("h", base + "/outside/secret")}); }, "hardlink"});
   c.push_back({"hardlink to ../x", [](auto&) { return tar({hardlink("h", "../outside/secret")}); }, "hardlink"});
   c.push_back({"hardlink via a symlinked dir pointing outside",
-               [](auto& base) { return tar({symlink("d", base + "/outside"), hardlink("h", "d/secret")}); },
+               [](auto& base) {
+                 return tar({symlink("d", base + "/outside"), hardlink("h", "d/secret")});
+               },
                "hardlink"});
   c.push_back({"hardlink via a .. symlink stays in the root",
-               [](auto&) { return tar({file("outside/secret", "in"), symlink("d", ".."), hardlink("h", "d/outside/secret")}); },
-               "", [](auto& root, auto&) {
+               [](auto&) {
+                 return tar({file("outside/secret", "in"), symlink("d", ".."), hardlink("h", "d/outside/secret")});
+               },
+               "",
+               [](auto& root, auto&) {
                  CHECK(lstat_of(root + "/h").st_ino == lstat_of(root + "/outside/secret").st_ino);
                  CHECK(lstat_of(root + "/h").st_nlink == 2);
                }});
   c.push_back({"hardlink to a symlink links the symlink itself",
-               [](auto& base) { return tar({symlink("s", base + "/outside/secret"), hardlink("h", "s")}); }, "",
-               [](auto& root, auto&) { CHECK(S_ISLNK(lstat_of(root + "/h").st_mode)); }});
+               [](auto& base) {
+                 return tar({symlink("s", base + "/outside/secret"), hardlink("h", "s")});
+               },
+               "", [](auto& root, auto&) { CHECK(S_ISLNK(lstat_of(root + "/h").st_mode)); }});
   c.push_back({"hardlink to a directory", [](auto&) { return tar({dir("d"), hardlink("h", "d")}); }, "directory"});
   c.push_back({"hardlink whose own parent is a symlink outside",
-               [](auto& base) { return tar({file("t"), symlink("d", base + "/outside"), hardlink("d/h", "t")}); },
+               [](auto& base) {
+                 return tar({file("t"), symlink("d", base + "/outside"), hardlink("d/h", "t")});
+               },
                "d/h"});
   c.push_back({"whiteout naming ..", [](auto&) { return tar({file(".wh...", "")}); }, "invalid whiteout"});
   c.push_back({"whiteout with an empty name", [](auto&) { return tar({file("/.wh.", "")}); }, "invalid whiteout"});
   c.push_back({"overwriting a hardlink name replaces the inode",
-               [](auto&) { return tar({hardlink("h", "t"), file("h", "pwned")}); }, "",
+               [](auto&) {
+                 return tar({hardlink("h", "t"), file("h", "pwned")});
+               },
+               "",
                [](auto& root, auto&) {
                  CHECK(read_file(root + "/t") == "lower");
                  CHECK(read_file(root + "/h") == "pwned");
                },
                [](auto& root, auto&) { write_file(root + "/t", "lower"); }});
   c.push_back({"a file used as a parent directory", [](auto&) { return tar({file("f"), file("f/x")}); }, "f/x"});
-  c.push_back({"whiteout naming . in a subdir", [](auto&) { return tar({dir("a"), file("a/.wh..", "")}); }, "invalid whiteout"});
-  c.push_back({"whiteout with a .. path is clamped",
-               [](auto&) { return tar({file("../.wh.outside", "")}); }, "",
+  c.push_back({"whiteout naming . in a subdir",
+               [](auto&) {
+                 return tar({dir("a"), file("a/.wh..", "")});
+               },
+               "invalid whiteout"});
+  c.push_back({"whiteout with a .. path is clamped", [](auto&) { return tar({file("../.wh.outside", "")}); }, "",
                [](auto& root, auto&) { CHECK_FALSE(exists(root + "/outside")); },
                [](auto& root, auto&) { REQUIRE(::mkdir((root + "/outside").c_str(), 0755) == 0); }});
   c.push_back({"opaque whiteout at / keeps the root and this layer",
-               [](auto&) { return tar({file("new", "n"), file("/.wh..wh..opq", "")}); }, "",
+               [](auto&) {
+                 return tar({file("new", "n"), file("/.wh..wh..opq", "")});
+               },
+               "",
                [](auto& root, auto&) {
                  CHECK(exists(root));
                  CHECK(exists(root + "/new"));
@@ -168,13 +210,16 @@ std::vector<Case> cases() {
                  REQUIRE(::mkdir((root + "/olddir").c_str(), 0755) == 0);
                  write_file(root + "/olddir/f", "o");
                }});
-  c.push_back({"/. replaced by a symlink",
-               [](auto& base) { return tar({symlink("/.", base + "/outside")}); }, "root directory"});
+  c.push_back({"/. replaced by a symlink", [](auto& base) { return tar({symlink("/.", base + "/outside")}); },
+               "root directory"});
   c.push_back({". entry as a symlink", [](auto&) { return tar({symlink(".", "/")}); }, "root directory"});
   c.push_back({". entry as a file", [](auto&) { return tar({file(".", "x")}); }, "root directory"});
   c.push_back({"device node stays inside",
-               [](auto&) { return tar({node("dev/null", S_IFCHR, makedev(1, 3)), node("sda", S_IFBLK, makedev(8, 0))}); },
-               "", [](auto& root, auto& r) {
+               [](auto&) {
+                 return tar({node("dev/null", S_IFCHR, makedev(1, 3)), node("sda", S_IFBLK, makedev(8, 0))});
+               },
+               "",
+               [](auto& root, auto& r) {
                  if (r.skipped.empty()) {
                    CHECK(S_ISCHR(lstat_of(root + "/dev/null").st_mode));
                    CHECK(lstat_of(root + "/dev/null").st_rdev == makedev(1, 3));
@@ -183,14 +228,20 @@ std::vector<Case> cases() {
                }});
   c.push_back({"fifo", [](auto&) { return tar({node("p", S_IFIFO)}); }, "",
                [](auto& root, auto&) { CHECK(S_ISFIFO(lstat_of(root + "/p").st_mode)); }});
-  c.push_back({"header claims 1 TB",
-               [](auto&) { return raw_header("big", '0', 1ULL << 40) + std::string(4096, 'x'); }, "big"});
+  c.push_back(
+      {"header claims 1 TB", [](auto&) { return raw_header("big", '0', 1ULL << 40) + std::string(4096, 'x'); }, "big"});
   c.push_back({"gzip bomb of one huge file",
-               [](auto&) { return gzip(tar({file("bomb", std::string(64 << 20, '\0'))}), 9); }, "exceeds",
-               {}, {}, [](ApplyOptions& o) { o.max_bytes = 8 << 20; }});
+               [](auto&) { return gzip(tar({file("bomb", std::string(64 << 20, '\0'))}), 9); },
+               "exceeds",
+               {},
+               {},
+               [](ApplyOptions& o) { o.max_bytes = 8 << 20; }});
   c.push_back({"zstd bomb of one huge file",
-               [](auto&) { return zstd(tar({file("bomb", std::string(64 << 20, '\0'))})); }, "exceeds",
-               {}, {}, [](ApplyOptions& o) { o.max_bytes = 8 << 20; }});
+               [](auto&) { return zstd(tar({file("bomb", std::string(64 << 20, '\0'))})); },
+               "exceeds",
+               {},
+               {},
+               [](ApplyOptions& o) { o.max_bytes = 8 << 20; }});
   c.push_back({"gzip bomb after the end of the archive is never expanded",
                [](auto&) { return gzip(tar({file("a", "a")}) + std::string(64 << 20, '\0'), 9); }, "",
                [](auto& root, auto& r) {
@@ -203,7 +254,10 @@ std::vector<Case> cases() {
                  for (int i = 0; i < 64; ++i) v.push_back(file("f" + std::to_string(i), std::string(1 << 20, '\0')));
                  return gzip(tar(v), 9);
                },
-               "exceeds", {}, {}, [](ApplyOptions& o) { o.max_bytes = 8 << 20; }});
+               "exceeds",
+               {},
+               {},
+               [](ApplyOptions& o) { o.max_bytes = 8 << 20; }});
   c.push_back({"one huge PAX header", [](auto&) { return gzip(pax_bomb(1, 64 << 20), 9); }, "too large"});
   c.push_back({"many large PAX headers for one entry", [](auto&) { return gzip(pax_bomb(40, 900 << 10), 9); },
                "decompression bomb"});
@@ -213,29 +267,52 @@ std::vector<Case> cases() {
                  for (int i = 0; i < 1000; ++i) v.push_back(file("f" + std::to_string(i), ""));
                  return tar(v);
                },
-               "more than 100 entries", {}, {}, [](ApplyOptions& o) { o.max_entries = 100; }});
-  c.push_back({"duplicate file: last wins", [](auto&) { return tar({file("a", "1"), file("a", "2")}); }, "",
-               [](auto& root, auto&) { CHECK(read_file(root + "/a") == "2"); }});
-  c.push_back({"file then dir", [](auto&) { return tar({file("a", "1"), dir("a")}); }, "",
-               [](auto& root, auto&) { CHECK(S_ISDIR(lstat_of(root + "/a").st_mode)); }});
-  c.push_back({"dir then file", [](auto&) { return tar({dir("a"), file("a/x", "1"), file("a", "2")}); }, "",
-               [](auto& root, auto&) { CHECK(read_file(root + "/a") == "2"); }});
-  c.push_back({"PAX name longer than 4096", [](auto&) {
+               "more than 100 entries",
+               {},
+               {},
+               [](ApplyOptions& o) { o.max_entries = 100; }});
+  c.push_back({"duplicate file: last wins",
+               [](auto&) {
+                 return tar({file("a", "1"), file("a", "2")});
+               },
+               "", [](auto& root, auto&) { CHECK(read_file(root + "/a") == "2"); }});
+  c.push_back({"file then dir",
+               [](auto&) {
+                 return tar({file("a", "1"), dir("a")});
+               },
+               "", [](auto& root, auto&) { CHECK(S_ISDIR(lstat_of(root + "/a").st_mode)); }});
+  c.push_back({"dir then file",
+               [](auto&) {
+                 return tar({dir("a"), file("a/x", "1"), file("a", "2")});
+               },
+               "", [](auto& root, auto&) { CHECK(read_file(root + "/a") == "2"); }});
+  c.push_back({"PAX name longer than 4096",
+               [](auto&) {
                  std::string n;
                  for (int i = 0; i < 1100; ++i) n += "abc/";
                  return tar({file(n + "f")});
-               }, "longer than"});
+               },
+               "longer than"});
   c.push_back({"long link target", [](auto&) { return tar({symlink("l", std::string(5000, 'x'))}); }, "longer than"});
   c.push_back({"newline and odd bytes in a name", [](auto&) { return tar({file("new\nline\x01\xff", "n")}); }, "",
                [](auto& root, auto&) { CHECK(read_file(root + "/new\nline\x01\xff") == "n"); }});
   c.push_back({"setuid file", [](auto&) { return tar({file("su", "x", 04755)}); }, "",
                [](auto& root, auto&) { CHECK((lstat_of(root + "/su").st_mode & 07777) == 04755); }});
-  c.push_back({"symlink loop", [](auto&) { return tar({symlink("l1", "l2"), symlink("l2", "l1"), file("l1/x")}); },
+  c.push_back({"symlink loop",
+               [](auto&) {
+                 return tar({symlink("l1", "l2"), symlink("l2", "l1"), file("l1/x")});
+               },
                "l1/x"});
   c.push_back({"whiteout through a symlinked parent pointing outside",
-               [](auto& base) { return tar({symlink("e", base + "/outside"), file("e/.wh.secret", "")}); }, ""});
+               [](auto& base) {
+                 return tar({symlink("e", base + "/outside"), file("e/.wh.secret", "")});
+               },
+               ""});
   c.push_back({"whiteout through an absolute symlink stays in the root",
-               [](auto& base) { return tar({symlink("e", base + "/outside"), file("e/.wh.secret", "")}); }, "",
+               [](auto& base) {
+                 return tar({symlink("e", base + "/outside"), file("e/.wh.secret", "")});
+               },
+               "",
                [](auto& root, auto&) {
                  CHECK_FALSE(exists(root + base_of(root) + "/outside/secret"));
                  CHECK(exists(root + base_of(root) + "/outside/keep"));
@@ -246,7 +323,10 @@ std::vector<Case> cases() {
                  write_file(root + base + "/outside/keep", "inner");
                }});
   c.push_back({"whiteout via a .. symlink",
-               [](auto&) { return tar({symlink("up", ".."), file("up/.wh.outside", "")}); }, ""});
+               [](auto&) {
+                 return tar({symlink("up", ".."), file("up/.wh.outside", "")});
+               },
+               ""});
   c.push_back({"xattr on a symlink pointing outside",
                [](auto& base) {
                  TarEntry s = symlink("s", base + "/outside/secret");
@@ -254,20 +334,25 @@ std::vector<Case> cases() {
                  return tar({s});
                },
                "", [](auto&, auto& r) { CHECK_FALSE(r.skipped.empty()); }});
-  c.push_back({"uid 4294967295", [](auto&) {
+  c.push_back({"uid 4294967295",
+               [](auto&) {
                  TarEntry f = file("u");
                  f.uid = 4294967295LL;
                  return tar({f});
-               }, "invalid uid"});
+               },
+               "invalid uid"});
   c.push_back({"zip is not a layer", [](auto&) { return make_tar({file("a")}, ARCHIVE_FORMAT_ZIP); }, "not a tar"});
-  c.push_back({"truncated gzip", [](auto&) {
+  c.push_back({"truncated gzip",
+               [](auto&) {
                  std::string g = gzip(tar({file("a", std::string(100000, 'q'))}));
                  return g.substr(0, g.size() / 2);
-               }, "gzip"});
+               },
+               "gzip"});
   c.push_back({"deep symlink chain is refused",
                [](auto&) {
                  std::vector<TarEntry> v{dir("d")};
-                 for (int i = 1; i <= 45; ++i) v.push_back(symlink("s" + std::to_string(i), i == 1 ? "d" : "s" + std::to_string(i - 1)));
+                 for (int i = 1; i <= 45; ++i)
+                   v.push_back(symlink("s" + std::to_string(i), i == 1 ? "d" : "s" + std::to_string(i - 1)));
                  v.push_back(file("s45/x"));
                  return tar(v);
                },

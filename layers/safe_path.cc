@@ -147,8 +147,7 @@ std::string join_components(const std::vector<std::string>& comps, size_t count)
   return s;
 }
 
-UniqueFd resolve_dir(int root_fd, const std::vector<std::string>& comps, size_t count, Resolver resolver,
-                     int* err) {
+UniqueFd resolve_dir(int root_fd, const std::vector<std::string>& comps, size_t count, Resolver resolver, int* err) {
   *err = 0;
   if (resolver == Resolver::kAuto) {
     UniqueFd fd;
@@ -177,7 +176,8 @@ UniqueFd resolve_dir_create(int root_fd, const std::vector<std::string>& comps, 
         on_denied(parent.get(), i);
         rc = ::mkdirat(parent.get(), comps[i - 1].c_str(), 0755);
       }
-      if (rc != 0 && errno != EEXIST) throw sys_error(what + ": creating parent directory " + join_components(comps, i));
+      if (rc != 0 && errno != EEXIST)
+        throw sys_error(what + ": creating parent directory " + join_components(comps, i));
       cur = resolve_dir(root_fd, comps, i, resolver, &err);
     }
     if (!cur) throw sys_error(what + ": parent directory " + join_components(comps, i), err);

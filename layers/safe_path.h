@@ -36,8 +36,7 @@ enum class Resolver {
 // Returns an invalid fd and sets *err (ENOENT, ENOTDIR, ELOOP, ...) on failure.
 // The choice between openat2 and the fallback is made on every call, never
 // cached: a seccomp filter may differ between threads or change under us.
-UniqueFd resolve_dir(int root_fd, const std::vector<std::string>& comps, size_t count, Resolver resolver,
-                     int* err);
+UniqueFd resolve_dir(int root_fd, const std::vector<std::string>& comps, size_t count, Resolver resolver, int* err);
 
 // Like resolve_dir, but creates missing directories (mode 0755, owned by the
 // caller) on the way, as container runtimes do for tar files that omit

@@ -75,8 +75,7 @@ using ReadFn = std::function<size_t(void* buf, size_t size)>;
 ApplyResult apply_layer(int root_dirfd, const ReadFn& read, const ApplyOptions& options = {});
 
 // Path convenience: opens both and applies.
-ApplyResult apply_layer(const std::string& root_dir, const std::string& blob_path,
-                        const ApplyOptions& options = {});
+ApplyResult apply_layer(const std::string& root_dir, const std::string& blob_path, const ApplyOptions& options = {});
 
 // The `user.rootlesscontainers` xattr: protobuf `Resource { uint32 uid = 1;
 // uint32 gid = 2; }` where umoci writes 0xFFFFFFFF ("no change", i.e. 0)

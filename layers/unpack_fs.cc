@@ -74,8 +74,7 @@ Applier::Applier(int root_fd, const ApplyOptions& options, ApplyResult* result)
       options_(options),
       result_(result),
       resolver_(options.force_fallback_resolver ? Resolver::kFallback : Resolver::kAuto),
-      chown_(options.ownership == Ownership::kChown ||
-             (options.ownership == Ownership::kAuto && have_cap_chown())) {
+      chown_(options.ownership == Ownership::kChown || (options.ownership == Ownership::kAuto && have_cap_chown())) {
   result_->chowned = chown_;
 }
 
@@ -95,11 +94,11 @@ void Applier::apply(const EntryInfo& e, const WriteData& write_data) {
     return;
   }
   const std::string& name = comps.back();
-  UniqueFd parent = resolve_dir_create(root_fd_, comps, comps.size() - 1, resolver_, "layer entry " + e.name,
-                                       [&](int dirfd, size_t n) {
-                                         std::vector<std::string> created(comps.begin(), comps.begin() + static_cast<std::ptrdiff_t>(n));
-                                         unlock_dir(dirfd, &created);
-                                       });
+  UniqueFd parent = resolve_dir_create(
+      root_fd_, comps, comps.size() - 1, resolver_, "layer entry " + e.name, [&](int dirfd, size_t n) {
+        std::vector<std::string> created(comps.begin(), comps.begin() + static_cast<std::ptrdiff_t>(n));
+        unlock_dir(dirfd, &created);
+      });
   unlock_dir(parent.get(), &comps);
   if (!e.hardlink.empty()) {
     apply_hardlink(e, parent.get(), name);
@@ -223,8 +222,7 @@ void Applier::make_room(int parent, const std::string& name, const std::string& 
   }
 }
 
-void Applier::set_owner(int fd, int parent, const std::string& name, const EntryInfo& e,
-                        const std::string& path) {
+void Applier::set_owner(int fd, int parent, const std::string& name, const EntryInfo& e, const std::string& path) {
   if (chown_) {
     int rc = fd >= 0 ? ::fchown(fd, e.uid, e.gid) : ::fchownat(parent, name.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW);
     if (rc == 0) return;

@@ -19,15 +19,16 @@
 namespace slipway::layers {
 
 struct EntryInfo {
-  std::string name;           // as in the archive, for messages
-  mode_t type = 0;            // S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK
-  mode_t mode = 0;            // permission bits incl. setuid/setgid/sticky
+  std::string name;  // as in the archive, for messages
+  mode_t type = 0;   // S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK
+  mode_t mode = 0;   // permission bits incl. setuid/setgid/sticky
   uint32_t uid = 0, gid = 0;
   dev_t rdev = 0;
   bool has_mtime = false, has_atime = false;
-  struct timespec mtime {}, atime {};
-  std::string symlink;        // symlink target, verbatim
-  std::string hardlink;       // hardlink target entry name; non-empty makes this a hardlink
+  struct timespec mtime {
+  }, atime{};
+  std::string symlink;   // symlink target, verbatim
+  std::string hardlink;  // hardlink target entry name; non-empty makes this a hardlink
   std::vector<std::pair<std::string, std::string>> xattrs;
   uint64_t size = 0;
 };

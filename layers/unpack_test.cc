@@ -109,12 +109,15 @@ TEST_CASE("all entry types, modes, times and xattrs", "[unpack]") {
   TarEntry sg = file("d/sg", "sgid", 02711);
   sg.gid = 42;
   TarEntry x = file("d/x", "xattrs");
-  x.xattrs = {{"user.note", "hello"}, {"security.capability", std::string("\x01\x00\x00\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 20)}};
+  x.xattrs = {{"user.note", "hello"},
+              {"security.capability",
+               std::string("\x01\x00\x00\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 20)}};
   TarEntry ln = symlink("d/ln", "../nowhere/../d/su");
   ln.mtime = 1300000000;
-  auto blob = make_tar({d, ro, file("ro/inner", "in", 0444), sticky, su, sg, x, ln, hardlink("d/hl", "d/su"),
-                        node("d/fifo", S_IFIFO), node("d/null", S_IFCHR, makedev(1, 3)), file("big", std::string(300000, 'b'))},
-                       ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE);
+  auto blob =
+      make_tar({d, ro, file("ro/inner", "in", 0444), sticky, su, sg, x, ln, hardlink("d/hl", "d/su"),
+                node("d/fifo", S_IFIFO), node("d/null", S_IFCHR, makedev(1, 3)), file("big", std::string(300000, 'b'))},
+               ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE);
   ApplyResult r = apply_bytes(f.fd.get(), blob);
   CHECK(r.entries == 12);
   CHECK(r.bytes == 4 + 4 + 6 + 2 + 300000);
@@ -162,12 +165,11 @@ TEST_CASE("owners are chowned as root", "[unpack]") {
 
 TEST_CASE("whiteouts and opaque directories across two layers", "[unpack]") {
   Fixture f;
-  apply_bytes(f.fd.get(), make_tar({dir("a"), file("a/x"), file("a/y"), dir("b"), file("b/z"), dir("c"),
-                                    file("c/old"), dir("c/sub"), file("c/sub/deep"), dir("d"), file("d/old"),
-                                    file("e", "lower"), file("f", "lower"), symlink("g", "/a")}));
+  apply_bytes(f.fd.get(), make_tar({dir("a"), file("a/x"), file("a/y"), dir("b"), file("b/z"), dir("c"), file("c/old"),
+                                    dir("c/sub"), file("c/sub/deep"), dir("d"), file("d/old"), file("e", "lower"),
+                                    file("f", "lower"), symlink("g", "/a")}));
   ApplyResult r = apply_bytes(
-      f.fd.get(), make_tar({file("a/.wh.x", ""), file(".wh.b", ""), dir("c"), file("c/.wh..wh..opq", ""),
-                            file("c/new"),
+      f.fd.get(), make_tar({file("a/.wh.x", ""), file(".wh.b", ""), dir("c"), file("c/.wh..wh..opq", ""), file("c/new"),
                             // Reverse order: the entry precedes the whiteout and must survive it.
                             file("d/new"), file("d/.wh..wh..opq", ""), file("e", "upper"), file(".wh.e", ""),
                             file(".wh.nothing", ""), file("missing/.wh.x", ""), file(".wh.g", "")}));
@@ -200,7 +202,10 @@ TEST_CASE("a new inode replaces a hardlinked file instead of writing through it"
 TEST_CASE("plain, gzip and zstd are detected; other formats are refused", "[unpack]") {
   std::string tar = make_tar({dir("d"), file("d/f", "content")});
   for (const auto& [label, blob] : std::vector<std::pair<std::string, std::string>>{
-           {"plain", tar}, {"gzip", gzip(tar)}, {"zstd", zstd(tar)}, {"gzip members", gzip(tar.substr(0, 1024)) + gzip(tar.substr(1024))}}) {
+           {"plain", tar},
+           {"gzip", gzip(tar)},
+           {"zstd", zstd(tar)},
+           {"gzip members", gzip(tar.substr(0, 1024)) + gzip(tar.substr(1024))}}) {
     INFO(label);
     Fixture f;
     ApplyResult r = apply_bytes(f.fd.get(), blob);
@@ -209,7 +214,8 @@ TEST_CASE("plain, gzip and zstd are detected; other formats are refused", "[unpa
   }
   Fixture f;
   CHECK_THROWS_WITH(apply_bytes(f.fd.get(), make_tar({file("a")}, ARCHIVE_FORMAT_ZIP)), Catch::Contains("not a tar"));
-  CHECK_THROWS_WITH(apply_bytes(f.fd.get(), make_tar({file("a")}, ARCHIVE_FORMAT_CPIO_POSIX)), Catch::Contains("not a tar"));
+  CHECK_THROWS_WITH(apply_bytes(f.fd.get(), make_tar({file("a")}, ARCHIVE_FORMAT_CPIO_POSIX)),
+                    Catch::Contains("not a tar"));
   CHECK_THROWS_WITH(apply_bytes(f.fd.get(), gzip("not a tar at all, just text")), Catch::Contains("not a tar"));
   CHECK_THROWS_WITH(apply_bytes(f.fd.get(), zstd(tar).substr(0, 20)), Catch::Contains("zstd"));
   CHECK(apply_bytes(f.fd.get(), "").entries == 0);
@@ -367,8 +373,8 @@ size_t open_fds() {
 TEST_CASE("no fd leaks, on success or failure", "[unpack]") {
   Fixture f;
   size_t before = open_fds();
-  std::vector<TarEntry> v{dir("a"), file("a/b"), symlink("l", "a"), hardlink("h", "a/b"), file("l/c"),
-                          file("a/.wh.b", ""), file(".wh..wh..opq", "")};
+  std::vector<TarEntry> v{dir("a"),    file("a/b"),         symlink("l", "a"),       hardlink("h", "a/b"),
+                          file("l/c"), file("a/.wh.b", ""), file(".wh..wh..opq", "")};
   apply_bytes(f.fd.get(), make_tar(v));
   CHECK(open_fds() == before);
   v.push_back(symlink("loop", "loop"));
@@ -391,14 +397,17 @@ TEST_CASE("rootless: owners are recorded in user.rootlesscontainers", "[unpack][
   TarEntry l = symlink("d/l", "../a");
   l.uid = 1000;
   TarEntry cap = file("cap");
-  cap.xattrs = {{"security.capability", std::string("\x01\x00\x00\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 20)},
+  cap.xattrs = {{"security.capability",
+                 std::string("\x01\x00\x00\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 20)},
                 {"trusted.x", "1"}};
-  std::string blob = make_tar({a, b, d, l, file("root-owned"), cap, node("null", S_IFCHR, makedev(1, 3)), node("fifo", S_IFIFO)});
+  std::string blob =
+      make_tar({a, b, d, l, file("root-owned"), cap, node("null", S_IFCHR, makedev(1, 3)), node("fifo", S_IFIFO)});
   int root_fd = f.fd.get();
   std::string out = as_unprivileged([&] {
     ApplyResult r = apply_bytes(root_fd, blob);
     std::string s = r.chowned ? "chowned\n" : "recorded\n";
-    for (const auto& o : r.unrecorded_owners) s += "owner " + o.path + " " + std::to_string(o.uid) + ":" + std::to_string(o.gid) + "\n";
+    for (const auto& o : r.unrecorded_owners)
+      s += "owner " + o.path + " " + std::to_string(o.uid) + ":" + std::to_string(o.gid) + "\n";
     for (const auto& k : r.skipped) s += "skipped " + k + "\n";
     auto owner = read_rootless_owner(root_fd, "a");
     s += "read a " + (owner ? std::to_string(owner->first) + ":" + std::to_string(owner->second) : "none") + "\n";
@@ -443,9 +452,11 @@ TEST_CASE("rootless: a read-only directory still receives its contents", "[unpac
 TEST_CASE("rootless: read-only directories from a lower layer are written and whited out", "[unpack][rootless]") {
   Fixture f;
   REQUIRE(::chown(f.root.c_str(), 65534, 65534) == 0);
-  std::string lower = make_tar({dir("ro", 0555), file("ro/a", "a"), dir("gone", 0555), dir("gone/in", 0), file("keep", "k")});
+  std::string lower =
+      make_tar({dir("ro", 0555), file("ro/a", "a"), dir("gone", 0555), dir("gone/in", 0), file("keep", "k")});
   // ro/new is a missing parent created inside the read-only ro.
-  std::string upper = make_tar({file("ro/new/deep/c", "c"), file("ro/b", "b"), file("ro/.wh.a", ""), file(".wh.gone", "")});
+  std::string upper =
+      make_tar({file("ro/new/deep/c", "c"), file("ro/b", "b"), file("ro/.wh.a", ""), file(".wh.gone", "")});
   int root_fd = f.fd.get();
   std::string out = as_unprivileged([&] {
     apply_bytes(root_fd, lower);
@@ -466,7 +477,8 @@ TEST_CASE("apply throughput", "[.bench]") {
   std::vector<TarEntry> v;
   for (int d = 0; d < 200; ++d) {
     v.push_back(dir("d" + std::to_string(d)));
-    for (int i = 0; i < 100; ++i) v.push_back(file("d" + std::to_string(d) + "/f" + std::to_string(i), std::string(1024, 'x')));
+    for (int i = 0; i < 100; ++i)
+      v.push_back(file("d" + std::to_string(d) + "/f" + std::to_string(i), std::string(1024, 'x')));
   }
   v.push_back(file("big", std::string(128 << 20, 'b')));
   std::string blob = make_tar(v);

@@ -34,7 +34,7 @@ struct TarEntry {
   mode_t type = S_IFREG;
   mode_t mode = 0644;
   std::string data;
-  std::string link;       // symlink target, or hardlink target when hardlink
+  std::string link;  // symlink target, or hardlink target when hardlink
   bool hardlink = false;
   int64_t uid = 0, gid = 0;
   dev_t rdev = 0;
@@ -91,8 +91,7 @@ inline la_ssize_t append_cb(archive*, void* out, const void* buf, size_t n) {
 
 // A pax tar of `entries` (format_code: ARCHIVE_FORMAT_TAR_PAX_RESTRICTED,
 // ARCHIVE_FORMAT_TAR_GNUTAR, ARCHIVE_FORMAT_ZIP, ...).
-inline std::string make_tar(const std::vector<TarEntry>& entries,
-                            int format_code = ARCHIVE_FORMAT_TAR_PAX_RESTRICTED) {
+inline std::string make_tar(const std::vector<TarEntry>& entries, int format_code = ARCHIVE_FORMAT_TAR_PAX_RESTRICTED) {
   std::string out;
   archive* a = archive_write_new();
   archive_write_set_format(a, format_code);
@@ -257,10 +256,10 @@ inline std::map<std::string, std::string> snapshot(const std::string& path) {
     static void go(const std::string& p, const std::string& rel, std::map<std::string, std::string>* out) {
       struct stat st {};
       if (::lstat(p.c_str(), &st) != 0) return;
-      std::string v = std::to_string(st.st_mode) + " " + std::to_string(st.st_uid) + " " +
-                      std::to_string(st.st_gid) + " " + std::to_string(st.st_size) + " " +
-                      std::to_string(st.st_nlink) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
-                      std::to_string(st.st_mtim.tv_nsec) + " " + std::to_string(st.st_ino) + " | ";
+      std::string v = std::to_string(st.st_mode) + " " + std::to_string(st.st_uid) + " " + std::to_string(st.st_gid) +
+                      " " + std::to_string(st.st_size) + " " + std::to_string(st.st_nlink) + " " +
+                      std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + " " +
+                      std::to_string(st.st_ino) + " | ";
       if (S_ISREG(st.st_mode)) {
         v += read_file(p);
       } else if (S_ISLNK(st.st_mode)) {

@@ -25,8 +25,8 @@ std::string xattr_of(const std::string& p) {
 std::string put_blob(const std::string& layout, const std::string& media_type, const std::string& data) {
   Digest d = sha256_of(data);
   write_file(layout + "/blobs/sha256/" + d.hex, data);
-  return R"({"mediaType":")" + media_type + R"(","digest":")" + d.str() + R"(","size":)" +
-         std::to_string(data.size()) + "}";
+  return R"({"mediaType":")" + media_type + R"(","digest":")" + d.str() + R"(","size":)" + std::to_string(data.size()) +
+         "}";
 }
 
 TEST_CASE("rootless owner records are byte-identical to umoci's", "[unpack][interop]") {
