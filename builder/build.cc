@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <set>
@@ -17,6 +18,7 @@
 #include "builder/interrupt.h"
 #include "builder/output.h"
 #include "builder/stage.h"
+#include "builder/tree_copy.h"
 #include "builder/views.h"
 #include "common/error.h"
 #include "common/temp_dir.h"
@@ -92,6 +94,22 @@ std::vector<size_t> needed_stages(const dockerfile::Dockerfile& df, size_t targe
   return {need.begin(), need.end()};
 }
 
+// Whether overlayfs can be mounted here (inside a user namespace it needs
+// userxattr and kernel 5.11+); "" when it can, else the kernel's reason.
+std::string overlay_unavailable(const std::string& work, bool userns) {
+  std::string base = work + "/overlay-probe";
+  for (const char* d : {"", "/l", "/u", "/w", "/m"}) {
+    if (mkdir((base + d).c_str(), 0700) != 0) throw sys_error("mkdir " + base + d);
+  }
+  std::string opts = "lowerdir=" + base + "/l,upperdir=" + base + "/u,workdir=" + base + "/w";
+  opts += userns ? ",userxattr" : ",redirect_dir=off,metacopy=off";
+  std::string reason;
+  if (mount("overlay", (base + "/m").c_str(), "overlay", 0, opts.c_str()) != 0) reason = strerror(errno);
+  else umount2((base + "/m").c_str(), MNT_DETACH);
+  remove_tree(base);
+  return reason;
+}
+
 void run_instruction(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
                      const std::map<std::string, const StageState*>& stages) {
   if (ins.cmd == "run") {
@@ -157,6 +175,19 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
   env.userns = userns;
   env.single_id = single_id;
   env.context = &context;
+  if (options.snapshot_mode != "copy") {
+    std::string why = overlay_unavailable(work.path(), userns);
+    if (!why.empty() && options.snapshot_mode == "overlay") {
+      throw Error("--snapshot-mode overlay: overlayfs cannot be mounted here: " + why);
+    }
+    if (!why.empty()) {
+      progress.info("overlayfs cannot be mounted here (" + why +
+                    "): snapshotting RUN steps by copying the tree and walking it, which is slower");
+    }
+    env.copy_mode = !why.empty();
+  } else {
+    env.copy_mode = true;
+  }
   env.layer_options.compression.algorithm = options.compression == "zstd" ? Compression::kZstd : Compression::kGzip;
   env.layer_options.compression.level = options.compression_level;
   env.layer_options.docker_media_types = options.image_format == "docker";
@@ -213,15 +244,26 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
       st->config = prev->config;
       st->layers = prev->layers;
       st->layer_dirs = prev->layer_dirs;
+      if (env.copy_mode) {
+        st->layer_dirs = {env.new_layer_dir()};
+        copy_tree(prev->layer_dirs.at(0), st->layer_dirs[0]);
+      }
       st->scope = std::make_unique<dockerfile::StageScope>(prev->scope->inherit());
       st->shell = prev->shell;
     } else if (lower(base) == "scratch") {
       st->scope = std::make_unique<dockerfile::StageScope>(global, std::vector<std::string>{});
+      if (env.copy_mode) st->layer_dirs = {env.new_layer_dir()};
     } else {
       auto img = images.resolve(base, platform);
       st->config = img.config;
       st->layers = img.layers;
       st->layer_dirs.push_back(images.unpack(img));
+      if (env.copy_mode) {
+        // The unpacked base is shared by builds: a stage works on its own copy.
+        std::string own = env.new_layer_dir();
+        copy_tree(st->layer_dirs[0], own);
+        st->layer_dirs = {own};
+      }
       st->scope = std::make_unique<dockerfile::StageScope>(global, img.config.config.env);
       if (img.config.config.shell) st->shell = *img.config.config.shell;
       if (!platform_matches(platform, img.config.platform())) {

@@ -48,6 +48,10 @@ struct BuildOptions {
   // ("oci-layout:///path[:tag]", "docker-image://ref", or a directory).
   std::map<std::string, std::string> build_contexts;
   std::string state_dir;       // content store, base image cache, cache mounts
+  // How RUN steps are snapshotted: "overlay" (an overlayfs upper dir),
+  // "copy" (a private copy of the tree and the walking differ), or "auto"
+  // (overlay when it can be mounted).
+  std::string snapshot_mode = "auto";
   LogFormat log_format = LogFormat::kText;
   std::string verbosity = "info";
   // Registry flags (passed to registry::RegistryOptions).

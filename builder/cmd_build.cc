@@ -95,6 +95,8 @@ int cmd_build(const Args& args) {
   fs.add_list("build-context", 0, "NAME=SOURCE", &build_contexts,
               "name an extra context, e.g. busybox=oci-layout:///path:tag");
   fs.add_string("isolation", 0, "auto|userns", &isolation, "how RUN steps are isolated (default auto)");
+  fs.add_string("snapshot-mode", 0, "auto|overlay|copy", &o.snapshot_mode,
+                "overlayfs upper dirs, or a copied tree and the walking differ (default auto)");
   fs.add_string("state-dir", 0, "DIR", &o.state_dir, "content store and caches (default ~/.local/share/slipway)");
   fs.add_string("log-format", 0, "text|json", &log_format, "progress as text lines or JSON events");
   fs.add_string("verbosity", 'v', "LEVEL", &o.verbosity, "info or debug");
@@ -117,6 +119,9 @@ int cmd_build(const Args& args) {
   o.build_contexts = key_values(build_contexts, "build-context", false);
   for (const auto& s : secrets) o.secrets.push_back(parse_secret(s));
   if (!platform.empty()) o.platform = parse_platform(platform);
+  if (o.snapshot_mode != "auto" && o.snapshot_mode != "overlay" && o.snapshot_mode != "copy") {
+    throw usage_error("--snapshot-mode must be auto, overlay or copy");
+  }
   if (o.compression != "gzip" && o.compression != "zstd") throw usage_error("--compression must be gzip or zstd");
   if (o.image_format != "oci" && o.image_format != "docker") throw usage_error("--image-format must be oci or docker");
   if (log_format == "json") o.log_format = build::LogFormat::kJson;

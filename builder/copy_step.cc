@@ -296,9 +296,13 @@ void copy_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins
     tar.source_dir_fd = ctx->root_fd();
     auto layer = write_layer(env.store, std::move(entries), tar, env.layer_options);
     // Later RUN steps see the files through a layer dir made from the blob.
-    std::string dir = env.new_layer_dir();
-    layers::apply_layer(dir, env.store.blob_path(layer.descriptor.digest));
-    st.layer_dirs.push_back(dir);
+    if (env.copy_mode) {
+      apply_to_root(st, env, layer);
+    } else {
+      std::string dir = env.new_layer_dir();
+      layers::apply_layer(dir, env.store.blob_path(layer.descriptor.digest));
+      st.layer_dirs.push_back(dir);
+    }
     std::string created_by = (ins.cmd == "add" ? "ADD" : "COPY");
     for (const auto& [k, v] : ins.flags) {
       for (const auto& x : v) created_by += " --" + k + "=" + x;

@@ -1,4 +1,5 @@
 // slipway: build OCI images from a Dockerfile without a daemon or privileges.
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ void print_help() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A peer that closes a pipe or socket is an error to report, not a reason
+  // to die silently.
+  signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_help();

@@ -188,6 +188,96 @@ std::string prepare_mountpoints(StageState& st, BuildEnv& env, const sandbox::Ru
   return dir;
 }
 
+// Copy mode: mount points are made in the stage's own root before the
+// snapshot and removed after the diff, so they never show as changes. A
+// symlink or wrong type where one must go is not replaced (that would change
+// the image): the DNS files are then skipped, any other mount is an error.
+std::vector<std::string> make_mountpoints_in_root(const std::string& root, sandbox::RunSpec& spec) {
+  std::vector<std::string> created;
+  auto ensure = [&](const std::string& target, bool is_dir) -> bool {
+    std::string rel = clean_context_path(target);
+    if (rel == ".") return true;
+    std::string cur;
+    size_t i = 0;
+    while (i < rel.size()) {
+      size_t j = rel.find('/', i);
+      if (j == std::string::npos) j = rel.size();
+      cur += "/" + rel.substr(i, j - i);
+      bool last = j == rel.size();
+      std::string path = root + cur;
+      struct stat s {};
+      if (lstat(path.c_str(), &s) != 0) {
+        if (last && !is_dir) {
+          UniqueFd f(open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644));
+          if (!f) throw sys_error("create mount point " + target);
+        } else if (mkdir(path.c_str(), 0755) != 0) {
+          throw sys_error("create mount point " + target);
+        }
+        created.push_back(cur);
+      } else if ((last && !is_dir) ? !S_ISREG(s.st_mode) : !S_ISDIR(s.st_mode)) {
+        return false;
+      }
+      i = j + 1;
+    }
+    return true;
+  };
+  ensure("/proc", true);
+  ensure("/dev", true);
+  std::vector<sandbox::BindMount> kept;
+  for (const auto& b : spec.binds) {
+    if (ensure(b.target, !b.is_file)) {
+      kept.push_back(b);
+    } else if (b.target != "/etc/resolv.conf" && b.target != "/etc/hosts") {
+      throw Error("mount target " + b.target + " exists in the image but is not a " +
+                  (b.is_file ? "file" : "directory"));
+    }
+  }
+  spec.binds = kept;
+  for (const auto& t : spec.tmpfs) {
+    if (!ensure(t.target, true)) throw Error("mount target " + t.target + " is not a directory in the image");
+  }
+  return created;
+}
+
+void remove_created(const std::string& root, const std::vector<std::string>& paths) {
+  for (auto it = paths.rbegin(); it != paths.rend(); ++it) {
+    std::string p = root + *it;
+    struct stat s {};
+    if (lstat(p.c_str(), &s) != 0) continue;
+    if (S_ISDIR(s.st_mode)) rmdir(p.c_str());
+    else if (S_ISREG(s.st_mode) && s.st_size == 0) unlink(p.c_str());
+  }
+}
+
+// Copy mode: the step runs on the stage's own root; the walking differ
+// compares it with its state before the step.
+std::optional<LayerResult> run_in_copy(StageState& st, BuildEnv& env, sandbox::RunSpec& spec,
+                                       const std::string& loc) {
+  const std::string root = st.layer_dirs.at(0);
+  auto ours = make_mountpoints_in_root(root, spec);
+  UniqueFd root_fd(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd) throw sys_error("open " + root);
+  TreeState before = snapshot_tree(root_fd.get());
+  spec.rootfs = root;
+  spec.use_overlay = false;
+  auto result = sandbox::run(spec);
+  if (result.exit_code != 0) {
+    remove_created(root, ours);
+    throw Error(loc + ": RUN returned a non-zero code: " + std::to_string(result.exit_code));
+  }
+  remove_created(root, result.created_mountpoints);
+  auto entries = walk_diff(before, root_fd.get());
+  std::optional<LayerResult> layer;
+  if (!entries.empty()) {
+    TarOptions tar;
+    tar.source_date_epoch = env.source_date_epoch;
+    tar.source_dir_fd = root_fd.get();
+    layer = write_layer(env.store, std::move(entries), tar, env.layer_options);
+  }
+  remove_created(root, ours);
+  return layer;
+}
+
 }  // namespace
 
 void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
@@ -259,6 +349,15 @@ void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
   spec.tmpfs = plan.tmpfs;
   spec.env.insert(spec.env.end(), plan.env.begin(), plan.env.end());
 
+  std::string created_by = "RUN";
+  for (const auto& a : st.scope->run_history_args()) created_by += " " + a;
+  for (const auto& a : spec.argv) created_by += " " + a;
+  created_by += " # buildkit";
+  if (env.copy_mode) {
+    record_step(st, env, created_by, run_in_copy(st, env, spec, loc));
+    return;
+  }
+
   std::string upper = env.new_layer_dir();
   TempDir scratch(env.work_dir, "run-");
   std::string work = scratch.path() + "/work", merged = scratch.path() + "/merged";
@@ -284,10 +383,6 @@ void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
     if (S_ISDIR(s.st_mode)) rmdir(p.c_str());
     else if (S_ISREG(s.st_mode) && s.st_size == 0) unlink(p.c_str());
   }
-  std::string created_by = "RUN";
-  for (const auto& a : st.scope->run_history_args()) created_by += " " + a;
-  for (const auto& a : spec.argv) created_by += " " + a;
-  created_by += " # buildkit";
   record_step(st, env, created_by, commit_layer_dir(st, env, upper, mountpoints));
   remove_tree(mountpoints);
 }

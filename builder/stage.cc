@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "layers/diff.h"
+#include "layers/unpack.h"
 
 namespace slipway::build {
 
@@ -67,6 +68,11 @@ void record_step(StageState& st, BuildEnv& env, const std::string& created_by,
   }
 }
 
+void apply_to_root(StageState& st, BuildEnv& env, const LayerResult& layer) {
+  if (st.layer_dirs.size() != 1) throw Error("internal error: copy mode needs exactly one root dir");
+  layers::apply_layer(st.layer_dirs[0], env.store.blob_path(layer.descriptor.digest));
+}
+
 std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const std::string& dir,
                                             const std::string& extra_lower) {
   UniqueFd upper(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -88,7 +94,12 @@ std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const
   tar.source_date_epoch = env.source_date_epoch;
   tar.source_dir_fd = upper.get();
   auto result = write_layer(env.store, std::move(entries), tar, env.layer_options);
-  st.layer_dirs.push_back(dir);
+  if (env.copy_mode) {
+    apply_to_root(st, env, result);
+    remove_tree(dir);
+  } else {
+    st.layer_dirs.push_back(dir);
+  }
   return result;
 }
 

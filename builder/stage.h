@@ -51,6 +51,10 @@ struct BuildEnv {
   std::function<std::string(const std::string& ref)> image_rootfs;
   std::map<std::string, std::string> views;  // mounted stage views, by stage key
   const BuildContext* context = nullptr;      // the walked build context
+  // No overlayfs: each stage has one private, writable root dir
+  // (layer_dirs[0]); RUN is snapshotted with the walking differ and layers
+  // are applied to that dir.
+  bool copy_mode = false;
 };
 
 struct StageState {
@@ -90,6 +94,9 @@ void record_step(StageState& st, BuildEnv& env, const std::string& created_by,
 // only (the sandbox's mount points) and is diffed against too.
 std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const std::string& dir,
                                             const std::string& extra_lower = "");
+
+// Copy mode: applies a layer written by a step to the stage's root dir.
+void apply_to_root(StageState& st, BuildEnv& env, const LayerResult& layer);
 
 // The steps. Each throws Error with the instruction's location on failure.
 void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,

@@ -31,7 +31,7 @@ interrupt() {  # RUNNER...
 
 interrupt env
 if [ "$(id -u)" -eq 0 ]; then
-  id slipway-sub >/dev/null 2>&1 || useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin slipway-sub
-  interrupt runuser -u slipway-sub --
+  test_user slipway-int no
+  interrupt runuser -u slipway-int --
 fi
 pass

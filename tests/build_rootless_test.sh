@@ -8,14 +8,6 @@ BASE=$(base_image)
 bin=$TEST_TMP/slipway
 cp "$SLIPWAY" "$bin" && chmod 755 "$bin"
 
-ensure_user() {  # NAME WITH_SUBIDS
-  id "$1" >/dev/null 2>&1 || useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$1"
-  sed -i "/^$1:/d" /etc/subuid /etc/subgid
-  if [ "$2" = yes ]; then
-    echo "$1:300000:65536" >> /etc/subuid
-    echo "$1:300000:65536" >> /etc/subgid
-  fi
-}
 
 ctx=$TEST_TMP/ctx
 mkdir -p "$ctx"
@@ -49,8 +41,7 @@ run_as() {  # USER OUT
 }
 
 # With subordinate ids: every owner is real.
-ensure_user slipway-sub yes
-at_exit "sed -i '/^slipway-sub:/d' /etc/subuid /etc/subgid"
+test_user slipway-sub yes
 run_as slipway-sub "$TEST_TMP/out-sub"
 o=$(owners "$TEST_TMP/out-sub")
 expect_contains "$o" "1234/5678 data.txt"
@@ -61,7 +52,7 @@ unpack_image "$TEST_TMP/out-sub" latest "$TEST_TMP/u-sub"
 [ "$(stat -c %a "$TEST_TMP/u-sub/rootfs/owned")" = "4750" ] || fail "setuid bit lost in a rootless build"
 
 # Without: one id, chown emulated, USER runs as root with a warning.
-ensure_user slipway-nosub no
+test_user slipway-nosub no
 run_as slipway-nosub "$TEST_TMP/out-nosub"
 expect_contains "$(cat "$TEST_TMP/slipway-nosub.log")" "only one id is mapped"
 o=$(owners "$TEST_TMP/out-nosub")

@@ -54,3 +54,21 @@ all_layers_text() {  # LAYOUT TAG
 json_get() {  # JSON EXPR (python expression on `j`)
   python3 -c "import json,sys; j=json.loads(sys.argv[1]); print($2)" "$1"
 }
+
+# --- test users ----------------------------------------------------------------
+# A system user for rootless tests, with (yes) or without (no) a subordinate
+# id range. Tests run in parallel: /etc/subuid edits hold a lock, and each
+# test uses its own user names.
+test_user() {  # NAME yes|no
+  id "$1" >/dev/null 2>&1 || useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$1" 2>/dev/null \
+    || id "$1" >/dev/null 2>&1 || fail "cannot create user $1"
+  local base=$((300000 + ($(id -u "$1") % 500) * 65536))
+  (
+    flock 9
+    sed -i "/^$1:/d" /etc/subuid /etc/subgid
+    if [ "$2" = yes ]; then
+      echo "$1:$base:65536" >> /etc/subuid
+      echo "$1:$base:65536" >> /etc/subgid
+    fi
+  ) 9>/tmp/slipway-test-subid.lock
+}
