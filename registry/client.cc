@@ -279,11 +279,16 @@ Digest RegistryClient::put_manifest(const std::string& repository, const std::st
 }
 
 std::optional<uint64_t> RegistryClient::blob_size(const std::string& repository, const Digest& digest) {
+  return head_blob(repository, digest, "pull");
+}
+
+std::optional<uint64_t> RegistryClient::head_blob(const std::string& repository, const Digest& digest,
+                                                  const std::string& actions) {
   HttpRequest req;
   req.method = "HEAD";
   req.url = repo_url(repository) + "/blobs/" + digest.str();
   const std::string action = "checking blob " + digest.str() + " in";
-  HttpResponse r = send(req, {pull_scope(repository)}, where(action, repository));
+  HttpResponse r = send(req, {repository_scope(repository, actions)}, where(action, repository));
   if (r.status == 404) return std::nullopt;
   if (!r.ok()) fail(r, action, repository);
   std::string len = r.header("content-length");

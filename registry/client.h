@@ -100,6 +100,9 @@ class RegistryClient {
   }
   [[noreturn]] void fail(const HttpResponse& response, const std::string& action,
                          const std::string& repository);
+  // HEAD of a blob under a token for `actions` ("pull", or "pull,push" while
+  // pushing, so one token serves the whole push).
+  std::optional<uint64_t> head_blob(const std::string& repository, const Digest& digest, const std::string& actions);
   FetchedManifest get_manifest_from(const std::string& repository, const std::string& reference);
   void get_blob_from(const std::string& repository, const Digest& digest, const BodySink& sink,
                      int64_t expected_size);
