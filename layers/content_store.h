@@ -59,6 +59,7 @@ class ContentStore {
     std::string temp_path_;
     std::unique_ptr<Sha256> sha_;  // Sha256 is not movable
     uint64_t written_ = 0;
+    uint64_t flushed_ = 0;  // bytes handed to sync_file_range
     bool done_ = false;
     bool existed_ = false;
   };
