@@ -1,8 +1,14 @@
 #include "builder/output.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fstream>
 
+#include "builder/fd_sink.h"
 #include "builder/registry_flags.h"
+#include "common/fd.h"
+#include "layers/docker_archive.h"
 #include "common/error.h"
 #include "layers/oci_layout.h"
 #include "registry/client.h"
@@ -82,7 +88,20 @@ BuildResult write_outputs(StageState& st, BuildEnv& env) {
     }
     env.progress.result("wrote OCI layout", o.oci_layout_path + ":" + tag, d.digest.str());
   }
-  if (!o.tar_path.empty()) throw Error("--tar-path (docker-archive) is not available yet");
+  if (!o.tar_path.empty()) {
+    std::vector<std::string> tags;
+    for (const auto& d : o.destinations) tags.push_back(destination(d, platform, o.arch_suffix).familiar());
+    std::string tmp = o.tar_path + ".tmp";
+    {
+      UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+      if (!fd) throw sys_error("create " + tmp);
+      FdSink sink(fd.get(), o.tar_path);
+      write_docker_archive(env.store, m, tags, sink);
+      if (fsync(fd.get()) != 0) throw sys_error("fsync " + tmp);
+    }
+    if (rename(tmp.c_str(), o.tar_path.c_str()) != 0) throw sys_error("rename " + tmp);
+    env.progress.result("wrote docker-archive", o.tar_path, manifest_desc.digest.str());
+  }
 
   if (!o.no_push) {
     for (const auto& text : o.destinations) {

@@ -8,35 +8,12 @@
 
 #include "common/error.h"
 #include "common/fd.h"
-#include "layers/byte_sink.h"
+#include "builder/fd_sink.h"
 #include "layers/tar_writer.h"
 #include "layers/unpack.h"
 
 namespace slipway::build {
 
-namespace {
-
-class FdSink : public ByteSink {
- public:
-  explicit FdSink(int fd) : fd_(fd) {}
-  void write(const void* data, size_t size) override {
-    const char* p = static_cast<const char*>(data);
-    while (size) {
-      ssize_t n = ::write(fd_, p, size);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw sys_error("copying a tree");
-      }
-      p += n;
-      size -= static_cast<size_t>(n);
-    }
-  }
-
- private:
-  int fd_;
-};
-
-}  // namespace
 
 void copy_tree(const std::string& src, const std::string& dst) {
   UniqueFd src_fd(open(src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -48,7 +25,7 @@ void copy_tree(const std::string& src, const std::string& dst) {
   std::exception_ptr writer_error;
   std::thread writer([&] {
     try {
-      FdSink sink(wr.get());
+      FdSink sink(wr.get(), "a tree copy");
       TarOptions opts;
       opts.source_dir_fd = src_fd.get();
       write_tar(scan_tree(src_fd.get()), sink, opts);

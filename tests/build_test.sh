@@ -115,6 +115,12 @@ build --target base --oci-layout-path "$TEST_TMP/out3" --log-format json >/dev/n
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$TEST_TMP/log3" || fail "--log-format json printed non-JSON"
 grep -q '"event":"step"' "$TEST_TMP/log3" || fail "no step events"
 
+# --tar-path: a docker-archive that skopeo reads, with the same layers.
+build --target main -d example.com/app:1 --no-push --tar-path "$TEST_TMP/app.tar" >/dev/null 2>&1 || fail "--tar-path build"
+tar_info=$(skopeo inspect "docker-archive:$TEST_TMP/app.tar") || fail "skopeo cannot read the docker-archive"
+[ "$(json_get "$tar_info" 'len(j["Layers"])')" = "$(json_get "$cfg" 'len(j["rootfs"]["diff_ids"])')" ] || fail "docker-archive layer count"
+tar -xOf "$TEST_TMP/app.tar" manifest.json | grep -q '"example.com/app:1"' || fail "docker-archive RepoTags"
+
 # The context as a tarball, on stdin and from a file (Kaniko's tar://).
 tar -C "$ctx" -czf "$TEST_TMP/ctx.tgz" .
 build --target main --context tar://- --oci-layout-path "$TEST_TMP/out4" <"$TEST_TMP/ctx.tgz" >/dev/null 2>"$TEST_TMP/log4" \
