@@ -20,11 +20,11 @@ namespace {
 // removing them (one fd per level).
 constexpr int kMaxRemoveDepth = 512;
 
-bool have_cap_chown() {
+bool have_capability(unsigned cap) {
   __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3]{};
   if (::syscall(SYS_capget, &hdr, data) != 0) return false;
-  return (data[0].effective & (1u << CAP_CHOWN)) != 0;
+  return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
 }
 
 // A path naming `name` in the directory `parent` that *xattr calls can use
@@ -74,7 +74,9 @@ Applier::Applier(int root_fd, const ApplyOptions& options, ApplyResult* result)
       options_(options),
       result_(result),
       resolver_(options.force_fallback_resolver ? Resolver::kFallback : Resolver::kAuto),
-      chown_(options.ownership == Ownership::kChown || (options.ownership == Ownership::kAuto && have_cap_chown())) {
+      chown_(options.ownership == Ownership::kChown ||
+             (options.ownership == Ownership::kAuto && have_capability(CAP_CHOWN))),
+      dac_override_(have_capability(CAP_DAC_OVERRIDE)) {
   result_->chowned = chown_;
 }
 
@@ -126,12 +128,12 @@ void Applier::apply(const EntryInfo& e, const WriteData& write_data) {
   mark_upper(parent.get(), name);
 }
 
-// Rootless, we cannot write into our own directories of mode 0555 (/proc,
+// Without CAP_DAC_OVERRIDE we cannot write into our own directories of mode 0555 (/proc,
 // /sys, /var/empty in real images) the way root can; as umoci does, add
 // u+rwx for the operation. `comps` (the directory's entry components,
 // or null when it is about to be removed) lets finish() restore the mode.
 void Applier::unlock_dir(int dirfd, const std::vector<std::string>* entry_comps) {
-  if (chown_) return;
+  if (dac_override_) return;
   struct stat st = stat_fd(dirfd, "directory");
   if (st.st_uid != ::geteuid() || (st.st_mode & 0700) == 0700) return;
   if (::chmod(fd_path(dirfd).c_str(), (st.st_mode & 07777) | 0700) != 0) return;  // the operation will report it

@@ -74,6 +74,7 @@ class Applier {
   ApplyResult* result_;
   Resolver resolver_;
   bool chown_;
+  bool dac_override_;  // permission bits do not stop us
   // (parent dir dev, parent dir ino, name) of every inode this layer wrote:
   // whiteouts only remove what lower layers left (image-spec layer.md).
   std::set<NameKey> upper_;
