@@ -175,7 +175,8 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
   env.userns = userns;
   env.single_id = single_id;
   env.context = &context;
-  if (options.snapshot_mode != "copy") {
+  env.single_snapshot = options.single_snapshot;
+  if (options.snapshot_mode != "copy" && !options.single_snapshot) {
     std::string why = overlay_unavailable(work.path(), userns);
     if (!why.empty() && options.snapshot_mode == "overlay") {
       throw Error("--snapshot-mode overlay: overlayfs cannot be mounted here: " + why);
@@ -270,6 +271,11 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
         progress.warn("base image " + base + " is " + img.config.platform().str() + ", not " + platform.str());
       }
     }
+    if (env.single_snapshot) {
+      UniqueFd root(open(st->layer_dirs.at(0).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!root) throw sys_error("open " + st->layer_dirs[0]);
+      st->stage_start = std::make_shared<TreeState>(snapshot_tree(root.get()));
+    }
     st->config.config.env = dockerfile::to_env_strings(st->scope->env());
     st->config.architecture = platform.architecture;
     st->config.os = platform.os;
@@ -293,6 +299,19 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
         run_instruction(*st, env, ins, by_name);
         progress.step_done(st->layers.size() > layers_before ? st->layers.back().descriptor.size : -1);
       }
+    }
+    if (env.single_snapshot) {
+      UniqueFd root(open(st->layer_dirs.at(0).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!root) throw sys_error("open " + st->layer_dirs[0]);
+      auto entries = walk_diff(*st->stage_start, root.get());
+      std::optional<LayerResult> layer;
+      if (!entries.empty()) {
+        TarOptions tar;
+        tar.source_date_epoch = env.source_date_epoch;
+        tar.source_dir_fd = root.get();
+        layer = write_layer(env.store, std::move(entries), tar, env.layer_options);
+      }
+      record_step(*st, env, "single snapshot of stage " + std::to_string(n + 1) + " # slipway", layer);
     }
     if (stage.name) by_name[lower(*stage.name)] = st.get();
     by_name[std::to_string(i)] = st.get();

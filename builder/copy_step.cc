@@ -162,6 +162,16 @@ void extract_archive(const BuildContext& ctx, const ContextEntry& e, const std::
   layers::apply_layer(root.get(), reader);
 }
 
+std::string created_by_of(const dockerfile::Instruction& ins, const std::vector<std::string>& words,
+                          const std::string& raw_dest) {
+  std::string created_by = (ins.cmd == "add" ? "ADD" : "COPY");
+  for (const auto& [k, v] : ins.flags) {
+    for (const auto& x : v) created_by += " --" + k + "=" + x;
+  }
+  for (const auto& w : words) created_by += " " + w;
+  return created_by + " " + raw_dest + " # buildkit";
+}
+
 }  // namespace
 
 void copy_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
@@ -298,18 +308,16 @@ void copy_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins
     // Later RUN steps see the files through a layer dir made from the blob.
     if (env.copy_mode) {
       apply_to_root(st, env, layer);
+      if (env.single_snapshot) {
+        record_step(st, env, created_by_of(ins, words, raw_dest), std::nullopt);
+        return;
+      }
     } else {
       std::string dir = env.new_layer_dir();
       layers::apply_layer(dir, env.store.blob_path(layer.descriptor.digest));
       st.layer_dirs.push_back(dir);
     }
-    std::string created_by = (ins.cmd == "add" ? "ADD" : "COPY");
-    for (const auto& [k, v] : ins.flags) {
-      for (const auto& x : v) created_by += " --" + k + "=" + x;
-    }
-    for (const auto& w : words) created_by += " " + w;
-    created_by += " " + raw_dest + " # buildkit";
-    record_step(st, env, created_by, layer);
+    record_step(st, env, created_by_of(ins, words, raw_dest), layer);
   } catch (const Error& e) {
     throw e.with_context(loc + ": " + (ins.cmd == "add" ? std::string("ADD") : std::string("COPY")));
   }

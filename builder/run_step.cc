@@ -192,8 +192,15 @@ std::string prepare_mountpoints(StageState& st, BuildEnv& env, const sandbox::Ru
 // snapshot and removed after the diff, so they never show as changes. A
 // symlink or wrong type where one must go is not replaced (that would change
 // the image): the DNS files are then skipped, any other mount is an error.
-std::vector<std::string> make_mountpoints_in_root(const std::string& root, sandbox::RunSpec& spec) {
-  std::vector<std::string> created;
+struct CreatedPaths {
+  std::vector<std::string> paths;  // made by us, in creation order
+  // Existing directories we created something in, with their times, so
+  // removing our mount points leaves them exactly as they were.
+  std::map<std::string, struct stat> parents;
+};
+
+CreatedPaths make_mountpoints_in_root(const std::string& root, sandbox::RunSpec& spec) {
+  CreatedPaths created;
   auto ensure = [&](const std::string& target, bool is_dir) -> bool {
     std::string rel = clean_context_path(target);
     if (rel == ".") return true;
@@ -207,13 +214,16 @@ std::vector<std::string> make_mountpoints_in_root(const std::string& root, sandb
       std::string path = root + cur;
       struct stat s {};
       if (lstat(path.c_str(), &s) != 0) {
+        std::string parent = root + cur.substr(0, cur.rfind('/'));
+        struct stat ps {};
+        if (!created.parents.count(parent) && lstat(parent.c_str(), &ps) == 0) created.parents[parent] = ps;
         if (last && !is_dir) {
           UniqueFd f(open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644));
           if (!f) throw sys_error("create mount point " + target);
         } else if (mkdir(path.c_str(), 0755) != 0) {
           throw sys_error("create mount point " + target);
         }
-        created.push_back(cur);
+        created.paths.push_back(cur);
       } else if ((last && !is_dir) ? !S_ISREG(s.st_mode) : !S_ISDIR(s.st_mode)) {
         return false;
       }
@@ -249,6 +259,14 @@ void remove_created(const std::string& root, const std::vector<std::string>& pat
   }
 }
 
+void remove_created(const std::string& root, const CreatedPaths& created) {
+  remove_created(root, created.paths);
+  for (const auto& [dir, st] : created.parents) {
+    struct timespec ts[2] = {st.st_atim, st.st_mtim};
+    utimensat(AT_FDCWD, dir.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+  }
+}
+
 // Copy mode: the step runs on the stage's own root; the walking differ
 // compares it with its state before the step.
 std::optional<LayerResult> run_in_copy(StageState& st, BuildEnv& env, sandbox::RunSpec& spec,
@@ -257,10 +275,16 @@ std::optional<LayerResult> run_in_copy(StageState& st, BuildEnv& env, sandbox::R
   auto ours = make_mountpoints_in_root(root, spec);
   UniqueFd root_fd(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd) throw sys_error("open " + root);
-  TreeState before = snapshot_tree(root_fd.get());
+  TreeState before = env.single_snapshot ? TreeState{} : snapshot_tree(root_fd.get());
   spec.rootfs = root;
   spec.use_overlay = false;
   auto result = sandbox::run(spec);
+  if (env.single_snapshot) {
+    remove_created(root, result.created_mountpoints);
+    remove_created(root, ours);
+    if (result.exit_code != 0) throw Error(loc + ": RUN returned a non-zero code: " + std::to_string(result.exit_code));
+    return std::nullopt;  // the stage's one layer comes at its end
+  }
   if (result.exit_code != 0) {
     remove_created(root, ours);
     throw Error(loc + ": RUN returned a non-zero code: " + std::to_string(result.exit_code));

@@ -97,6 +97,7 @@ std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const
   if (env.copy_mode) {
     apply_to_root(st, env, result);
     remove_tree(dir);
+    if (env.single_snapshot) return std::nullopt;  // the stage's one layer comes at its end
   } else {
     st.layer_dirs.push_back(dir);
   }

@@ -17,6 +17,7 @@
 #include "dockerfile_parser/ast.h"
 #include "dockerfile_parser/scope.h"
 #include "layers/content_store.h"
+#include "layers/diff.h"
 #include "layers/image.h"
 #include "layers/pipeline.h"
 
@@ -55,6 +56,8 @@ struct BuildEnv {
   // (layer_dirs[0]); RUN is snapshotted with the walking differ and layers
   // are applied to that dir.
   bool copy_mode = false;
+  // --single-snapshot: copy mode, and one layer per stage, diffed at its end.
+  bool single_snapshot = false;
 };
 
 struct StageState {
@@ -70,6 +73,7 @@ struct StageState {
   bool cmd_set = false;                 // CMD given in this stage (ENTRYPOINT then keeps it)
   std::vector<std::string> shell = {"/bin/sh", "-c"};
   std::string platform;                 // "linux/amd64"
+  std::shared_ptr<TreeState> stage_start;  // --single-snapshot: the root as the stage began
 };
 
 // Reads a file of the stage's merged root ("etc/passwd"), never following a

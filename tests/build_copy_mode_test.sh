@@ -24,7 +24,7 @@ build() {  # MODE OUT [RUNNER...]
   shift 2
   mkdir -p "$out.state" "$out" && chmod 777 "$out.state" "$out"
   "$@" "$bin" build --context "$ctx" --build-context busybox=oci-layout://"$BASE":latest --reproducible \
-    --state-dir "$out.state" --snapshot-mode "$mode" --oci-layout-path "$out" 2>"$out.log" \
+    --state-dir "$out.state" --snapshot-mode "$mode" --oci-layout-path "$out" ${EXTRA:-} 2>"$out.log" \
     || fail "$mode build failed: $(cat "$out.log")"
 }
 a=$(build overlay "$TEST_TMP/overlay" env)
@@ -35,6 +35,14 @@ unpack_image "$TEST_TMP/copy" latest "$TEST_TMP/u"
 [ -e "$TEST_TMP/u/rootfs/etc/group" ] && fail "whiteout lost in copy mode"
 [ -e "$TEST_TMP/u/rootfs/app/d" ] && fail "directory whiteout lost in copy mode"
 [ "$(stat -c '%u:%g %a' "$TEST_TMP/u/rootfs/app/one")" = "12:34 4644" ] || fail "owner/mode in copy mode"
+# --single-snapshot: one layer per stage, the same files as step by step.
+single=$(EXTRA=--single-snapshot build copy "$TEST_TMP/single" env)
+[ "$(skopeo inspect "oci:$TEST_TMP/single:latest" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["Layers"]))')" = "3" ] \
+  || fail "--single-snapshot must give the base layer plus one per stage"
+unpack_image "$TEST_TMP/single" latest "$TEST_TMP/us"
+listing() { (cd "$1/rootfs" && find . -printf '%p %y %m %U %G %s %l\n' | sort && find . -type f -exec sha256sum {} + | sort); }
+[ "$(listing "$TEST_TMP/us")" = "$(listing "$TEST_TMP/u")" ] || fail "--single-snapshot gives different files: $(diff <(listing "$TEST_TMP/us") <(listing "$TEST_TMP/u"))"
+
 if [ "$(id -u)" -eq 0 ]; then
   # With subordinate ids, so the chown is real and the digest can match.
   test_user slipway-cm yes
