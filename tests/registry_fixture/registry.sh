@@ -1,5 +1,7 @@
 # Shell fixture for integration tests (source after tests/lib.sh):
-#   start_registry          plain-HTTP docker-registry on 127.0.0.1:<free port>;
+#   start_registry [USER PASSWORD]
+#                           plain-HTTP docker-registry on 127.0.0.1:<free port>,
+#                           with htpasswd Basic auth when given a user;
 #                           sets REGISTRY=127.0.0.1:PORT, stopped at exit.
 #   make_oci_image DIR ARCH [VARIANT]
 #                           a one-layer single-platform OCI layout at DIR
@@ -16,9 +18,17 @@ free_port() {
 }
 
 start_registry() {
-  local dir="$TEST_TMP/registry" port
+  local dir="$TEST_TMP/registry" port auth=""
   port=$(free_port)
   mkdir -p "$dir/storage"
+  if [ $# -eq 2 ]; then
+    # htpasswd Basic auth for user $1, password $2 (bcrypt, as distribution needs).
+    htpasswd -Bbc "$dir/htpasswd" "$1" "$2" 2>/dev/null || fail "htpasswd (apache2-utils) is needed"
+    auth="auth:
+  htpasswd:
+    realm: slipway-test
+    path: $dir/htpasswd"
+  fi
   cat >"$dir/config.yml" <<YAML
 version: 0.1
 log:
@@ -32,6 +42,7 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:$port
+$auth
 YAML
   docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
   local pid=$!
