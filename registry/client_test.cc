@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "common/error.h"
 #include "registry/log.h"
 #include "tests/registry_fixture/registry_server.h"
@@ -218,4 +220,37 @@ TEST_CASE("mirrors serve pulls first; a dead or empty mirror falls back to the r
   // Not in any mirror: the registry itself answers (here: 404).
   CHECK_THROWS_WITH(c.get_manifest("lib/x", "v2"), Catch::Contains(origin.host() + "/lib/x: HTTP 404"));
   CHECK_FALSE(direct_origin.blob_size("lib/x", layer.digest));
+}
+
+TEST_CASE("throughput of a 256 MiB push and pull (hidden: run with [.throughput])", "[.throughput]") {
+  RegistryServer server({});
+  RegistryClient c(server.host(), plain_options(server), anonymous());
+  slipway::testing::TempDir dir;
+  const uint64_t size = 256u << 20;
+  slipway::testing::run("head -c " + std::to_string(size) + " /dev/urandom > " + (dir / "blob"));
+  Sha256 h;
+  std::string chunk(1 << 20, '\0');
+  {
+    std::ifstream in(dir / "blob", std::ios::binary);
+    while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+      h.update(chunk.data(), static_cast<size_t>(in.gcount()));
+    }
+  }
+  BlobSource src = BlobSource::from_file(dir / "blob", h.finish(), size);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(c.push_blob("bench/x", src) == BlobPush::kUploaded);
+  auto t1 = std::chrono::steady_clock::now();
+  uint64_t got = 0;
+  c.get_blob("bench/x", src.digest, [&](const char*, size_t n) { got += n; }, static_cast<int64_t>(size));
+  auto t2 = std::chrono::steady_clock::now();
+  CHECK(got == size);
+  auto mbps = [&](auto d) { return 256.0 / std::chrono::duration<double>(d).count(); };
+  RegistryOptions mono = plain_options(server);
+  mono.chunked_upload = false;
+  RegistryClient m(server.host(), mono, anonymous());
+  auto t3 = std::chrono::steady_clock::now();
+  CHECK(m.push_blob("bench/y", src) == BlobPush::kUploaded);
+  auto t4 = std::chrono::steady_clock::now();
+  WARN("push chunked " << mbps(t1 - t0) << " MiB/s, monolithic " << mbps(t4 - t3) << " MiB/s, pull (sha256-verified) "
+                       << mbps(t2 - t1) << " MiB/s");
 }
