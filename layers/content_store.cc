@@ -21,7 +21,12 @@ void mkdir_p(const std::string& path) {
     pos = path.find('/', pos + 1);
     cur = path.substr(0, pos);
     if (cur.empty()) continue;
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) throw sys_error("creating " + cur);
+    if (::mkdir(cur.c_str(), 0755) == 0) continue;
+    int err = errno;
+    // A read-only mount says EROFS even for a directory that exists.
+    struct stat st;
+    if (::stat(cur.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+    throw sys_error("creating " + cur, err);
   }
 }
 
