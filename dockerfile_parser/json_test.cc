@@ -1,3 +1,7 @@
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -59,4 +63,29 @@ TEST_CASE("outline: directives, args, stages, lines", "[json]") {
         "  line 6: COPY [\"x\", \"y\"]\n"
         "stage 1: FROM b (line 7)\n"
         "  line 8: USER u\n");
+}
+
+TEST_CASE("parse_file: reads files, plain Error for missing files and directories", "[json]") {
+  char tmpl[] = "/tmp/slipway-parse-XXXXXX";
+  int fd = mkstemp(tmpl);
+  REQUIRE(fd >= 0);
+  std::string text = "FROM a\nRUN b\n";
+  REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  close(fd);
+  Dockerfile df = parse_file(tmpl);
+  CHECK(df.path == tmpl);
+  CHECK(df.stages.at(0).instructions.at(0).args == std::vector<std::string>{"b"});
+  unlink(tmpl);
+  auto message = [](const std::string& p) {
+    try {
+      (void)parse_file(p);
+    } catch (const ParseError&) {
+      return std::string("ParseError");
+    } catch (const slipway::Error& e) {
+      return std::string(e.message());
+    }
+    return std::string("no error");
+  };
+  CHECK(message(tmpl).find("No such file") != std::string::npos);
+  CHECK(message("/tmp").find("Is a directory") != std::string::npos);
 }

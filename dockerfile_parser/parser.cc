@@ -4,12 +4,14 @@
 // (InstructionBuilder) checks each node and groups instructions into stages.
 #include "dockerfile_parser/parser.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <set>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <set>
+
+#include "common/fd.h"
 #include "dockerfile_parser/instructions.h"
 #include "dockerfile_parser/lexer.h"
 #include "dockerfile_parser/node.h"
@@ -93,12 +95,21 @@ Dockerfile parse(std::string_view text, const std::string& path) {
 }
 
 Dockerfile parse_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw sys_error("reading " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw sys_error("reading " + path);
-  return parse(ss.str(), path);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw sys_error("reading " + path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw sys_error("reading " + path);
+  if (S_ISDIR(st.st_mode)) throw sys_error("reading " + path, EISDIR);
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw sys_error("reading " + path);
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  return parse(text, path);
 }
 
 }  // namespace slipway::dockerfile
