@@ -211,6 +211,8 @@ void parse_flags(std::string_view cmd, const std::vector<FlagWord>& words,
 }
 
 void validate_flag_value(std::string_view cmd, std::string_view name, std::string_view value) {
+  // BuildKit reads an empty --chmod=, --chown= or HEALTHCHECK value as unset.
+  if (value.empty() && cmd != "run") return;
   if (cmd == "run") {
     if (name == "mount") (void)parse_mount(value);
     if (name == "network") validate_network(value);

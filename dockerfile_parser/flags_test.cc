@@ -130,6 +130,9 @@ TEST_CASE("parse_flags: kinds, repeats, errors", "[flags]") {
   CHECK(idx("healthcheck", {{"--timeout=1ns", 0}}, m) == 0);
   CHECK(idx("healthcheck", {{"--start-interval=5", 0}}, m) == 0);
   CHECK(idx("copy", {{"--chmod=8", 0}}, m) == 0);
+  // An empty value means "unset" to BuildKit.
+  CHECK(idx("copy", {{"--chmod=", 0}, {"--chown=", 0}}, m) == -1);
+  CHECK(idx("healthcheck", {{"--interval=", 0}, {"--retries=", 0}}, m) == -1);
   // Values with '$' of expanded flags are left for the builder to validate.
   CHECK(idx("run", {{"--mount=type=$T", 0}}, m) == -1);
   CHECK(idx("copy", {{"--chmod=$MODE", 0}, {"--chown=$U", 0}}, m) == -1);
