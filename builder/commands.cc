@@ -7,6 +7,7 @@ const std::vector<Command>& commands() {
       {"build", "Build an image from a Dockerfile", cmd_build},
       {"manifest", "Inspect a manifest, or create a multi-platform index", cmd_manifest},
       {"parse", "Parse a Dockerfile and print its structure", cmd_parse},
+      {"unpack", "Apply an image's layers to a directory, safely", cmd_unpack},
       {"version", "Print the version and the host platform", cmd_version},
   };
   return table;
