@@ -31,7 +31,9 @@ std::string generate(int target_lines) {
     s += "# step " + n + "\n";
     s += "RUN --mount=type=cache,target=/var/cache/apt \\\n"
          "    apt-get update && \\\n"
-         "    apt-get install -y pkg" + n + " \\\n"
+         "    apt-get install -y pkg" +
+         n +
+         " \\\n"
          "    # a comment inside the continuation\n"
          "    && rm -rf /var/lib/apt/lists/*\n";
     s += "COPY --chown=1000:1000 --link src/" + n + " /app/" + n + "/\n";
@@ -94,8 +96,8 @@ int main(int argc, char** argv) {
   double best = parse_t.front();
   double median = parse_t[parse_t.size() / 2];
   double base_median = base_t[base_t.size() / 2];
-  std::printf("input: %.0f lines, %zu bytes, %zu stages, %zu instructions (checksum %zu)\n", line_count,
-              text.size(), stages, instructions, sink % 1000);
+  std::printf("input: %.0f lines, %zu bytes, %zu stages, %zu instructions (checksum %zu)\n", line_count, text.size(),
+              stages, instructions, sink % 1000);
   std::printf("parse: best %.1f ms (%.0f lines/s), median %.1f ms (%.0f lines/s), %d iterations\n", best * 1e3,
               line_count / best, median * 1e3, line_count / median, iterations);
   std::printf("peer (line split only): median %.2f ms; parse/peer ratio %.1fx\n", base_median * 1e3,

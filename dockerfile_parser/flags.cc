@@ -111,15 +111,14 @@ std::vector<std::string> csv_fields(std::string_view s) {
 
 const std::vector<FlagSpec> kNone;
 const std::vector<FlagSpec> kFrom = {{"platform", FlagKind::kString}};
-const std::vector<FlagSpec> kRun = {{"mount", FlagKind::kStrings},
-                                    {"network", FlagKind::kString},
-                                    {"security", FlagKind::kString}};
-const std::vector<FlagSpec> kCopy = {{"from", FlagKind::kString},    {"chown", FlagKind::kString},
-                                     {"chmod", FlagKind::kString},   {"link", FlagKind::kBool},
-                                     {"parents", FlagKind::kBool},   {"exclude", FlagKind::kStrings}};
-const std::vector<FlagSpec> kAdd = {{"chown", FlagKind::kString},        {"chmod", FlagKind::kString},
-                                    {"link", FlagKind::kBool},           {"checksum", FlagKind::kString},
-                                    {"keep-git-dir", FlagKind::kBool},   {"exclude", FlagKind::kStrings},
+const std::vector<FlagSpec> kRun = {
+    {"mount", FlagKind::kStrings}, {"network", FlagKind::kString}, {"security", FlagKind::kString}};
+const std::vector<FlagSpec> kCopy = {{"from", FlagKind::kString},  {"chown", FlagKind::kString},
+                                     {"chmod", FlagKind::kString}, {"link", FlagKind::kBool},
+                                     {"parents", FlagKind::kBool}, {"exclude", FlagKind::kStrings}};
+const std::vector<FlagSpec> kAdd = {{"chown", FlagKind::kString},      {"chmod", FlagKind::kString},
+                                    {"link", FlagKind::kBool},         {"checksum", FlagKind::kString},
+                                    {"keep-git-dir", FlagKind::kBool}, {"exclude", FlagKind::kStrings},
                                     {"unpack", FlagKind::kBool}};
 const std::vector<FlagSpec> kHealth = {{"interval", FlagKind::kString},
                                        {"timeout", FlagKind::kString},
@@ -139,8 +138,8 @@ void check_from_literal(std::string_view from) {
 
 bool expanded_flag(std::string_view cmd, std::string_view name) {
   if (cmd == "run") return name == "mount";
-  if (cmd == "copy" || cmd == "add") return name == "chmod" || name == "chown" || name == "from" ||
-                                            name == "checksum" || name == "exclude";
+  if (cmd == "copy" || cmd == "add")
+    return name == "chmod" || name == "chown" || name == "from" || name == "checksum" || name == "exclude";
   if (cmd == "from") return name == "platform";
   return false;
 }

@@ -52,14 +52,14 @@ struct Mount {
   std::string target;
   std::string source;
   std::string from;
-  bool readonly = true;       // defaults: bind/secret/ssh read-only, cache/tmpfs read-write
+  bool readonly = true;  // defaults: bind/secret/ssh read-only, cache/tmpfs read-write
   std::string id;
-  std::string sharing;        // cache only: shared (default) | private | locked
+  std::string sharing;  // cache only: shared (default) | private | locked
   std::optional<uint32_t> uid;
   std::optional<uint32_t> gid;
-  std::optional<uint32_t> mode;  // octal in the source
-  bool required = false;         // secret/ssh
-  std::optional<int64_t> size;   // tmpfs, bytes
+  std::optional<uint32_t> mode;    // octal in the source
+  bool required = false;           // secret/ssh
+  std::optional<int64_t> size;     // tmpfs, bytes
   std::optional<std::string> env;  // secret: expose as this env var
 };
 Mount parse_mount(std::string_view value);

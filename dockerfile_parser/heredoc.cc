@@ -74,8 +74,7 @@ std::optional<std::string> unquote(std::string_view s, bool& quoted) {
     } else if (c == '"') {
       size_t j = i + 1;
       for (; j < s.size() && s[j] != '"'; ++j) {
-        if (s[j] == '\\' && j + 1 < s.size() &&
-            (s[j + 1] == '"' || s[j + 1] == '\\' || s[j + 1] == '$')) {
+        if (s[j] == '\\' && j + 1 < s.size() && (s[j + 1] == '"' || s[j + 1] == '\\' || s[j + 1] == '$')) {
           ++j;
         }
         out += s[j];

@@ -16,9 +16,9 @@ std::string upper(std::string s) {
 }
 
 bool known(const std::string& c) {
-  static const char* const kAll[] = {"add",        "arg",     "cmd",     "copy",  "entrypoint", "env",
-                                     "expose",     "from",    "healthcheck", "label", "maintainer", "onbuild",
-                                     "run",        "shell",   "stopsignal",  "user",  "volume",     "workdir"};
+  static const char* const kAll[] = {"add",    "arg",   "cmd",         "copy",  "entrypoint", "env",
+                                     "expose", "from",  "healthcheck", "label", "maintainer", "onbuild",
+                                     "run",    "shell", "stopsignal",  "user",  "volume",     "workdir"};
   return std::any_of(std::begin(kAll), std::end(kAll), [&](const char* k) { return c == k; });
 }
 
@@ -57,8 +57,9 @@ void InstructionBuilder::check_args(const Node& n) const {
   };
   if (c == "add" || c == "copy") {
     if (n.args.size() < 2) {
-      fail(n, at, u + " requires at least two arguments, but only one was provided. "
-                      "Destination could not be determined.");
+      fail(n, at,
+           u + " requires at least two arguments, but only one was provided. "
+               "Destination could not be determined.");
     }
     if (is_heredoc_word(n.args.back().text)) {
       fail(n, n.args.back().offset, u + " cannot accept a heredoc as a destination");
@@ -107,9 +108,10 @@ Instruction InstructionBuilder::build(const Node& n, int end_line, const std::st
   ins.col = n.line->position(n.split.cmd.offset).second;
   ins.original = original;
   // BuildKit checks the argument count of these before their flags.
-  static const char* const kArgsFirst[] = {"add",    "copy", "maintainer", "onbuild", "workdir", "expose",
-                                           "user",   "volume", "stopsignal", "arg"};
-  bool args_first = std::any_of(std::begin(kArgsFirst), std::end(kArgsFirst), [&](const char* k) { return n.cmd == k; });
+  static const char* const kArgsFirst[] = {"add",    "copy", "maintainer", "onbuild",    "workdir",
+                                           "expose", "user", "volume",     "stopsignal", "arg"};
+  bool args_first =
+      std::any_of(std::begin(kArgsFirst), std::end(kArgsFirst), [&](const char* k) { return n.cmd == k; });
   if (args_first) check_args(n);
   if (n.cmd == "healthcheck" && n.args.empty()) {
     fail(n, n.split.cmd.offset, "HEALTHCHECK requires at least one argument");
@@ -152,8 +154,8 @@ Stage InstructionBuilder::build_stage(const Node& n, size_t& name_offset) const 
     std::string name = a[2].text;
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
     if (!valid_stage_name(name)) {
-      fail(n, a[2].offset, "invalid name for build stage: \"" + a[2].text +
-                               "\", name can't start with a number or contain symbols");
+      fail(n, a[2].offset,
+           "invalid name for build stage: \"" + a[2].text + "\", name can't start with a number or contain symbols");
     }
     st.name = name;
     name_offset = a[2].offset;

@@ -73,8 +73,9 @@ TEST_CASE("instructions: the rest", "[instructions]") {
   CHECK(first("STOPSIGNAL SIGKILL\n").args == V{"SIGKILL"});
   CHECK(first("MAINTAINER Jane <j@x>\n").args == V{"Jane <j@x>"});
   CHECK(first("HEALTHCHECK NONE\n").args == V{"NONE"});
-  Instruction h = first("HEALTHCHECK --interval=5m --timeout=3s --start-period=1s --start-interval=1s --retries=3 "
-                        "cmd curl -f http://x/ || exit 1\n");
+  Instruction h = first(
+      "HEALTHCHECK --interval=5m --timeout=3s --start-period=1s --start-interval=1s --retries=3 "
+      "cmd curl -f http://x/ || exit 1\n");
   CHECK(h.args == V{"CMD", "curl -f http://x/ || exit 1"});
   CHECK_FALSE(h.json);
   CHECK(h.flags.at("retries") == V{"3"});

@@ -1,8 +1,7 @@
 // The AST as JSON (the contract documented in parser.h) and as a readable
 // outline.
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "dockerfile_parser/parser.h"
 

@@ -1,8 +1,7 @@
 #include <unistd.h>
 
-#include <cstdlib>
-
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "dockerfile_parser/parser.h"
@@ -10,8 +9,9 @@
 using namespace slipway::dockerfile;
 
 TEST_CASE("to_json: the documented shape", "[json]") {
-  Dockerfile df = parse("# syntax=x\nARG V=1\nARG W\nFROM --platform=linux/arm64 a AS b\n"
-                        "RUN --mount=type=cache,target=/c <<EOF\nx\nEOF\nONBUILD RUN y\n");
+  Dockerfile df = parse(
+      "# syntax=x\nARG V=1\nARG W\nFROM --platform=linux/arm64 a AS b\n"
+      "RUN --mount=type=cache,target=/c <<EOF\nx\nEOF\nONBUILD RUN y\n");
   nlohmann::json j = to_json(df);
   CHECK(j["directives"] == nlohmann::json{{"syntax", "x"}});
   CHECK(j["args"][0]["name"] == "V");

@@ -108,8 +108,7 @@ void Lexer::directive(std::string_view s, int lineno, int col) {
   }
   if (key == "escape") {
     if (value != "`" && value != "\\") {
-      throw ParseError(path_, lineno, col,
-                       "invalid escape token '" + std::string(value) + "' does not match ` or \\");
+      throw ParseError(path_, lineno, col, "invalid escape token '" + std::string(value) + "' does not match ` or \\");
     }
     escape_ = value[0];
   }

@@ -75,7 +75,9 @@ TEST_CASE("lexer: positions map through continuations", "[lexer]") {
 }
 
 TEST_CASE("lexer: BOM is stripped but counted in byte columns", "[lexer]") {
-  auto ls = lex("\xEF\xBB\xBF" "FROM a\n");
+  auto ls =
+      lex("\xEF\xBB\xBF"
+          "FROM a\n");
   REQUIRE(ls.size() == 1);
   CHECK(ls[0].text == "FROM a");
   CHECK(ls[0].position(0) == std::make_pair(1, 4));

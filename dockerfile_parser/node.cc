@@ -60,22 +60,23 @@ void NodeBuilder::parse_name_val(Node& n, const char* key) const {
   size_t open = std::string::npos;
   auto words = parse_words(rest, base, escape_, &open);
   if (open != std::string::npos) {
-    fail(*n.line, open, std::string("unterminated quote in ") + key + ": expected a closing " +
-                            n.line->text[open] + " before the end of the instruction");
+    fail(*n.line, open,
+         std::string("unterminated quote in ") + key + ": expected a closing " + n.line->text[open] +
+             " before the end of the instruction");
   }
   if (words.empty()) return;
   if (words[0].text.find('=') == std::string::npos) {
     size_t i = 0;
-    while (i < rest.size() && !(rest[i] == ' ' || rest[i] == '\t' || rest[i] == '\v' || rest[i] == '\f' ||
-                                rest[i] == '\r')) {
+    while (i < rest.size() &&
+           !(rest[i] == ' ' || rest[i] == '\t' || rest[i] == '\v' || rest[i] == '\f' || rest[i] == '\r')) {
       ++i;
     }
     if (i == rest.size()) {
       fail(*n.line, n.split.cmd.offset, std::string(key) + " must have two arguments (NAME VALUE or NAME=VALUE)");
     }
     n.args.push_back({rest.substr(0, i), base});
-    while (i < rest.size() && (rest[i] == ' ' || rest[i] == '\t' || rest[i] == '\v' || rest[i] == '\f' ||
-                               rest[i] == '\r')) {
+    while (i < rest.size() &&
+           (rest[i] == ' ' || rest[i] == '\t' || rest[i] == '\v' || rest[i] == '\f' || rest[i] == '\r')) {
       ++i;
     }
     n.args.push_back({rest.substr(i), base + i});
@@ -84,8 +85,7 @@ void NodeBuilder::parse_name_val(Node& n, const char* key) const {
   for (const auto& w : words) {
     size_t eq = w.text.find('=');
     if (eq == std::string::npos) {
-      fail(*n.line, w.offset,
-           "Syntax error - can't find = in \"" + w.text + "\". Must be of the form: name=value");
+      fail(*n.line, w.offset, "Syntax error - can't find = in \"" + w.text + "\". Must be of the form: name=value");
     }
     n.args.push_back({w.text.substr(0, eq), w.offset});
     n.args.push_back({w.text.substr(eq + 1), w.offset + eq + 1});
@@ -108,8 +108,9 @@ void NodeBuilder::parse_args(Node& n) const {
     size_t open = std::string::npos;
     n.args = parse_words(rest, base, escape_, &open);
     if (open != std::string::npos) {
-      fail(*n.line, open, std::string("unterminated quote in ARG: expected a closing ") + n.line->text[open] +
-                              " before the end of the instruction");
+      fail(*n.line, open,
+           std::string("unterminated quote in ARG: expected a closing ") + n.line->text[open] +
+               " before the end of the instruction");
     }
   } else if (c == "expose" || c == "from") {
     n.args = split_whitespace(rest, base);

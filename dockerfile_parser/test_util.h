@@ -1,9 +1,8 @@
 #pragma once
 // Helpers shared by the parser's unit tests.
+#include <catch2/catch.hpp>
 #include <string>
 #include <string_view>
-
-#include <catch2/catch.hpp>
 
 #include "dockerfile_parser/parser.h"
 

@@ -213,14 +213,26 @@ bool json_string(std::string_view s, size_t& i, std::string* out) {
     if (++i >= s.size()) return false;
     char e = s[i++];
     switch (e) {
-      case '"': case '\\': case '/':
+      case '"':
+      case '\\':
+      case '/':
         if (out) *out += e;
         break;
-      case 'b': if (out) *out += '\b'; break;
-      case 'f': if (out) *out += '\f'; break;
-      case 'n': if (out) *out += '\n'; break;
-      case 'r': if (out) *out += '\r'; break;
-      case 't': if (out) *out += '\t'; break;
+      case 'b':
+        if (out) *out += '\b';
+        break;
+      case 'f':
+        if (out) *out += '\f';
+        break;
+      case 'n':
+        if (out) *out += '\n';
+        break;
+      case 'r':
+        if (out) *out += '\r';
+        break;
+      case 't':
+        if (out) *out += '\t';
+        break;
       case 'u': {
         auto hex4 = [&](size_t at, unsigned& v) {
           if (at + 4 > s.size()) return false;
