@@ -180,12 +180,13 @@ void copy_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins
   try {
     if (ins.args.size() < 2) throw Error(ins.cmd + " requires at least two arguments");
     Plan plan;
-    if (auto chown = ins.flag("chown")) {
+    // An empty --chown= or --chmod= means unset, as in BuildKit.
+    if (auto chown = ins.flag("chown"); chown && !chown->empty()) {
       auto [u, g] = resolve_chown(st.scope->expand_word(*chown), stage_reader(st));
       plan.uid = u;
       plan.gid = g;
     }
-    if (auto chmod = ins.flag("chmod")) plan.chmod = dockerfile::parse_chmod(*chmod);
+    if (auto chmod = ins.flag("chmod"); chmod && !chmod->empty()) plan.chmod = dockerfile::parse_chmod(*chmod);
     // --exclude takes .dockerignore patterns (** included).
     std::string exclude_text;
     if (auto it = ins.flags.find("exclude"); it != ins.flags.end()) {

@@ -34,6 +34,53 @@ registry::Reference destination(const std::string& text, const Platform& p, bool
   return ref;
 }
 
+// --manifest REF: read the index at REF (or start one), put this image in
+// it for its platform (replacing an entry of the same platform), write it
+// back. Read-modify-write: two builds appending to one index at the same
+// moment can lose one entry; the pipeline's per-arch jobs usually leave that
+// to a final `slipway manifest create` job, which has no such race.
+void add_to_index(const std::string& ref_text, const StageState& st, BuildEnv& env, const Manifest& m,
+                  const std::string& manifest_bytes, const Descriptor& manifest_desc, const Platform& platform) {
+  const BuildOptions& o = env.options;
+  auto ref = registry::Reference::parse(ref_text);
+  if (ref.tag.empty()) throw Error("--manifest needs a tag: " + ref_text);
+  registry::RegistryClient client(ref.registry, cli::registry_options(o, true, ref.registry));
+  std::vector<Descriptor> blobs = m.layers;
+  blobs.push_back(m.config);
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    std::vector<std::string> mount_from;
+    if (i < st.layers.size() && st.layers[i].source_host == ref.registry && !st.layers[i].source_repository.empty()) {
+      mount_from.push_back(st.layers[i].source_repository);
+    }
+    auto src = registry::BlobSource::from_file(env.store.blob_path(blobs[i].digest), blobs[i].digest,
+                                               static_cast<uint64_t>(blobs[i].size));
+    client.push_blob(ref.repository, src, mount_from);
+  }
+  client.put_manifest(ref.repository, manifest_desc.digest.str(), m.media_type, manifest_bytes);
+
+  registry::ImageIndex index;
+  index.media_type = o.image_format == "docker" ? registry::media_type::kDockerManifestList
+                                                : registry::media_type::kOciIndex;
+  if (client.head_manifest(ref.repository, ref.tag)) {
+    auto existing = client.get_manifest(ref.repository, ref.tag);
+    if (!registry::is_index_media_type(existing.media_type)) {
+      throw Error("--manifest " + ref_text + " is an image, not an index");
+    }
+    index = registry::parse_index(existing.body);
+  }
+  registry::Descriptor entry;
+  entry.media_type = m.media_type;
+  entry.digest = manifest_desc.digest;
+  entry.size = manifest_desc.size;
+  entry.platform = platform;
+  std::erase_if(index.manifests, [&](const registry::Descriptor& d) {
+    return d.platform && normalize_platform(*d.platform) == normalize_platform(platform);
+  });
+  index.manifests.push_back(entry);
+  auto digest = client.put_manifest(ref.repository, ref.tag, index.media_type, registry::to_json(index));
+  env.progress.result("added to index", ref.name() + ":" + ref.tag + " as " + platform.str(), digest.str());
+}
+
 }  // namespace
 
 std::string arch_suffix(const Platform& p) {
@@ -128,7 +175,7 @@ BuildResult write_outputs(StageState& st, BuildEnv& env) {
       env.progress.result("pushed", pushed, "");
     }
   }
-  if (!o.manifest.empty()) env.progress.warn("--manifest is not supported yet; run slipway manifest create");
+  if (!o.manifest.empty()) add_to_index(o.manifest, st, env, m, manifest_bytes, manifest_desc, platform);
   if (!o.digest_file.empty()) write_text_file(o.digest_file, manifest_desc.digest.str());
   if (!o.image_name_with_digest_file.empty()) {
     std::string text;

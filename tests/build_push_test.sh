@@ -29,6 +29,14 @@ skopeo copy --quiet --src-tls-verify=false "docker://$REGISTRY/app/web:1.2-$arch
   || fail "skopeo copy of the pushed image failed"
 expect_contains "$(cat "$TEST_TMP/log")" "mounted"   # the base layer came by cross-repo mount
 
+# --manifest: the image joins an index at another tag, entry per platform.
+build -d "$REGISTRY/app/web:1.2" --arch-suffix --manifest "$REGISTRY/app/web:1.2" >/dev/null 2>"$TEST_TMP/log3" \
+  || fail "--manifest: $(cat "$TEST_TMP/log3")"
+raw=$(skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/app/web:1.2") || fail "no index at app/web:1.2"
+[ "$(json_get "$raw" 'j["mediaType"]')" = "application/vnd.oci.image.index.v1+json" ] || fail "not an OCI index: $raw"
+[ "$(json_get "$raw" '[m["platform"]["architecture"] for m in j["manifests"]]')" = "['$arch']" ] || fail "index entries: $raw"
+[ "$(json_get "$raw" 'j["manifests"][0]["digest"]')" = "$digest" ] || fail "index entry digest"
+
 # --reproducible: the same input gives the same image, and pushing it again
 # uploads nothing.
 again=$(build -d "$REGISTRY/app/web:1.2" --arch-suffix 2>"$TEST_TMP/log2") || fail "second push: $(cat "$TEST_TMP/log2")"
