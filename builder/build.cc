@@ -303,15 +303,8 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
     if (env.single_snapshot) {
       UniqueFd root(open(st->layer_dirs.at(0).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!root) throw sys_error("open " + st->layer_dirs[0]);
-      auto entries = walk_diff(*st->stage_start, root.get());
-      std::optional<LayerResult> layer;
-      if (!entries.empty()) {
-        TarOptions tar;
-        tar.source_date_epoch = env.source_date_epoch;
-        tar.source_dir_fd = root.get();
-        layer = write_layer(env.store, std::move(entries), tar, env.layer_options);
-      }
-      record_step(*st, env, "single snapshot of stage " + std::to_string(n + 1) + " # slipway", layer);
+      record_step(*st, env, "single snapshot of stage " + std::to_string(n + 1) + " # slipway",
+                  write_walked_layer(env, *st->stage_start, root.get()));
     }
     if (stage.name) by_name[lower(*stage.name)] = st.get();
     by_name[std::to_string(i)] = st.get();

@@ -22,26 +22,6 @@ std::string upper(const std::string& s) {
   return out;
 }
 
-// "a/../b/./c/" -> "/b/c", always absolute.
-std::string clean_abs(const std::string& path) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    std::string c = path.substr(i, j - i);
-    if (c == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!c.empty() && c != ".") {
-      parts.push_back(c);
-    }
-    i = j + 1;
-  }
-  std::string out;
-  for (const auto& p : parts) out += "/" + p;
-  return out.empty() ? "/" : out;
-}
-
 std::vector<std::string> command_of(const StageState& st, const dockerfile::Instruction& ins) {
   if (ins.json) return ins.args;
   std::vector<std::string> cmd = st.shell;
@@ -136,10 +116,7 @@ std::optional<LayerResult> make_workdir(StageState& st, BuildEnv& env, const std
     if (h && !S_ISDIR(h->st.st_mode)) throw Error("WORKDIR " + dir + ": /" + cur + " exists and is not a directory");
     if (mkdir(path.c_str(), 0755) != 0) throw sys_error("mkdir " + path);
     if (h) {
-      chmod(path.c_str(), h->st.st_mode & 07777);
-      (void)!lchown(path.c_str(), h->st.st_uid, h->st.st_gid);
-      struct timespec ts[2] = {h->st.st_atim, h->st.st_mtim};
-      utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+      copy_dir_metadata(path, *h);
     } else if (lchown(path.c_str(), uid, gid) != 0 && !env.single_id) {
       throw sys_error("chown " + path);
     }
@@ -202,7 +179,7 @@ bool config_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& i
     std::string dir = st.scope->expand_word(text());
     if (dir.empty()) throw Error(where(st, ins) + ": WORKDIR cannot be empty");
     std::string base = c.working_dir.empty() ? "/" : c.working_dir;
-    c.working_dir = clean_abs(dir[0] == '/' ? dir : base + "/" + dir);
+    c.working_dir = absolute_path(base, dir);
     record_step(st, env, "WORKDIR " + c.working_dir, make_workdir(st, env, c.working_dir));
     return true;
   } else if (cmd == "stopsignal") {

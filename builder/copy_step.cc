@@ -35,24 +35,9 @@ struct Plan {
   std::optional<uint32_t> chmod;            // --chmod
 };
 
+// The destination as a relative archive path ("" is the root).
 std::string clean_dest(const std::string& workdir, const std::string& dest) {
-  std::string abs = dest.empty() || dest[0] != '/' ? (workdir.empty() ? "/" : workdir) + "/" + dest : dest;
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= abs.size()) {
-    size_t j = abs.find('/', i);
-    if (j == std::string::npos) j = abs.size();
-    std::string c = abs.substr(i, j - i);
-    if (c == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!c.empty() && c != ".") {
-      parts.push_back(c);
-    }
-    i = j + 1;
-  }
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : "/") + p;
-  return out;  // relative archive path; "" is the root
+  return absolute_path(workdir, dest).substr(1);
 }
 
 std::string base_name(const std::string& p) {

@@ -149,16 +149,6 @@ std::string prepare_mountpoints(StageState& st, BuildEnv& env, const sandbox::Ru
   for (const auto& f : fds) raw.push_back(f.get());
   std::string dir = env.work_dir + "/mp" + std::to_string(env.next_layer_id++);
   if (mkdir(dir.c_str(), 0755) != 0) throw sys_error("mkdir " + dir);
-  auto copy_meta = [&](const std::string& path, const LayerHit& hit) {
-    chmod(path.c_str(), hit.st.st_mode & 07777);
-    (void)!lchown(path.c_str(), hit.st.st_uid, hit.st.st_gid);
-    if (auto owner = layers::read_rootless_owner(hit.parent.get(), hit.name)) {
-      std::string v = layers::encode_rootless_owner(owner->first, owner->second);
-      lsetxattr(path.c_str(), layers::kRootlessXattr, v.data(), v.size(), 0);
-    }
-    struct timespec ts[2] = {hit.st.st_atim, hit.st.st_mtim};
-    utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW);
-  };
   for (const auto& [target, is_dir] : targets) {
     std::string rel = clean_context_path(target);
     if (rel == ".") continue;
@@ -180,7 +170,7 @@ std::string prepare_mountpoints(StageState& st, BuildEnv& env, const sandbox::Ru
         }
       } else if (!made) {
         if (mkdir(path.c_str(), 0755) != 0) throw sys_error("create mount point " + target);
-        if (hit && S_ISDIR(hit->st.st_mode)) copy_meta(path, *hit);
+        if (hit && S_ISDIR(hit->st.st_mode)) copy_dir_metadata(path, *hit);
       }
       i = j + 1;
     }
@@ -290,14 +280,7 @@ std::optional<LayerResult> run_in_copy(StageState& st, BuildEnv& env, sandbox::R
     throw Error(loc + ": RUN returned a non-zero code: " + std::to_string(result.exit_code));
   }
   remove_created(root, result.created_mountpoints);
-  auto entries = walk_diff(before, root_fd.get());
-  std::optional<LayerResult> layer;
-  if (!entries.empty()) {
-    TarOptions tar;
-    tar.source_date_epoch = env.source_date_epoch;
-    tar.source_dir_fd = root_fd.get();
-    layer = write_layer(env.store, std::move(entries), tar, env.layer_options);
-  }
+  auto layer = write_walked_layer(env, before, root_fd.get());
   remove_created(root, ours);
   return layer;
 }

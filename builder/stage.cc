@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -66,6 +67,46 @@ void record_step(StageState& st, BuildEnv& env, const std::string& created_by,
     st.layers.push_back({layer->descriptor, layer->diff_id, "", ""});
     st.config.diff_ids.push_back(layer->diff_id);
   }
+}
+
+std::optional<LayerResult> write_walked_layer(BuildEnv& env, const TreeState& before, int root_fd) {
+  auto entries = walk_diff(before, root_fd);
+  if (entries.empty()) return std::nullopt;
+  TarOptions tar;
+  tar.source_date_epoch = env.source_date_epoch;
+  tar.source_dir_fd = root_fd;
+  return write_layer(env.store, std::move(entries), tar, env.layer_options);
+}
+
+void copy_dir_metadata(const std::string& path, const LayerHit& from) {
+  chmod(path.c_str(), from.st.st_mode & 07777);
+  (void)!lchown(path.c_str(), from.st.st_uid, from.st.st_gid);
+  if (auto owner = layers::read_rootless_owner(from.parent.get(), from.name)) {
+    std::string v = layers::encode_rootless_owner(owner->first, owner->second);
+    lsetxattr(path.c_str(), layers::kRootlessXattr, v.data(), v.size(), 0);
+  }
+  struct timespec ts[2] = {from.st.st_atim, from.st.st_mtim};
+  utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+}
+
+std::string absolute_path(const std::string& workdir, const std::string& path) {
+  std::string abs = path.empty() || path[0] != '/' ? (workdir.empty() ? "/" : workdir) + "/" + path : path;
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= abs.size()) {
+    size_t j = abs.find('/', i);
+    if (j == std::string::npos) j = abs.size();
+    std::string c = abs.substr(i, j - i);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(c);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
 }
 
 void apply_to_root(StageState& st, BuildEnv& env, const LayerResult& layer) {

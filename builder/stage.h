@@ -99,6 +99,19 @@ void record_step(StageState& st, BuildEnv& env, const std::string& created_by,
 std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const std::string& dir,
                                             const std::string& extra_lower = "");
 
+// Copy mode: the layer of everything that changed under root_fd since
+// `before` (walking differ); nullopt when nothing did.
+std::optional<LayerResult> write_walked_layer(BuildEnv& env, const TreeState& before, int root_fd);
+
+// Gives the directory `path` the mode, owner (true owner included when it
+// is only recorded in the rootless xattr) and times of `from`, so the differ
+// sees it unchanged.
+void copy_dir_metadata(const std::string& path, const LayerHit& from);
+
+// A path made absolute against the working directory and cleaned
+// ("a/../b/./c/" under "/w" -> "/w/b/c"); never escapes "/".
+std::string absolute_path(const std::string& workdir, const std::string& path);
+
 // Copy mode: applies a layer written by a step to the stage's root dir.
 void apply_to_root(StageState& st, BuildEnv& env, const LayerResult& layer);
 
