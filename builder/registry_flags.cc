@@ -14,7 +14,8 @@ void add_registry_flags(FlagSet& fs, build::BuildOptions& o) {
               "trust the CA bundle PATH for HOST (repeatable)");
   fs.add_list("registry-client-cert", 0, "HOST=CERT,KEY", &o.registry_client_certs,
               "authenticate to HOST with a TLS client certificate (repeatable)");
-  fs.add_list("registry-mirror", 0, "HOST", &o.registry_mirrors, "try HOST before docker.io (repeatable)");
+  fs.add_list("registry-mirror", 0, "[HOST=]MIRROR", &o.registry_mirrors,
+              "pull from MIRROR before HOST (default docker.io; repeatable)");
   fs.add_int("push-retry", 0, "N", &o.push_retry, "retries for each push request (default 3)");
   fs.add_int("image-download-retry", 0, "N", &o.image_download_retry,
              "retries for each pull request (default 3)");
@@ -41,7 +42,14 @@ registry::RegistryOptions registry_options(const build::BuildOptions& o, bool pu
     }
     r.client_certs[c.substr(0, eq)] = {c.substr(eq + 1, comma - eq - 1), c.substr(comma + 1)};
   }
-  if (!o.registry_mirrors.empty()) r.mirrors["docker.io"] = o.registry_mirrors;
+  for (const auto& m : o.registry_mirrors) {
+    // [HOST=]MIRROR: a mirror of HOST, docker.io when no host is named.
+    auto eq = m.find('=');
+    std::string host = eq == std::string::npos ? "docker.io" : m.substr(0, eq);
+    std::string mirror = eq == std::string::npos ? m : m.substr(eq + 1);
+    if (host.empty() || mirror.empty()) throw usage_error("--registry-mirror takes [HOST=]MIRROR, not \"" + m + "\"");
+    r.mirrors[host].push_back(mirror);
+  }
   r.retries = pushing ? o.push_retry : o.image_download_retry;
   return r;
 }

@@ -39,13 +39,3 @@ struct RegistryOptions {
 
 }  // namespace slipway::registry
 
-namespace slipway::registry {
-
-// Applies one command-line setting in kaniko's spelling (flag without
-// dashes): insecure-registry HOST, skip-tls-verify-registry HOST,
-// registry-certificate HOST=CA.pem, registry-client-cert HOST=CERT.pem,KEY.pem,
-// registry-mirror [HOST=]MIRROR (HOST defaults to docker.io), push-retry N.
-// Throws a usage error for an unknown flag or a malformed value.
-void apply_registry_flag(RegistryOptions& options, const std::string& flag, const std::string& value);
-
-}  // namespace slipway::registry
