@@ -45,10 +45,10 @@ registry::RegistryOptions registry_options(const build::BuildOptions& o, bool pu
   for (const auto& m : o.registry_mirrors) {
     // [HOST=]MIRROR: a mirror of HOST, docker.io when no host is named.
     auto eq = m.find('=');
-    std::string host = eq == std::string::npos ? "docker.io" : m.substr(0, eq);
+    std::string of = eq == std::string::npos ? "docker.io" : m.substr(0, eq);
     std::string mirror = eq == std::string::npos ? m : m.substr(eq + 1);
-    if (host.empty() || mirror.empty()) throw usage_error("--registry-mirror takes [HOST=]MIRROR, not \"" + m + "\"");
-    r.mirrors[host].push_back(mirror);
+    if (of.empty() || mirror.empty()) throw usage_error("--registry-mirror takes [HOST=]MIRROR, not \"" + m + "\"");
+    r.mirrors[of].push_back(mirror);
   }
   r.retries = pushing ? o.push_retry : o.image_download_retry;
   return r;
