@@ -4,6 +4,7 @@
 # /etc/passwd and /etc/group with a few users, /tmp, and /root.
 #
 #   tests/make_base_image.sh OUT_DIR [TAG] [BUSYBOX_BINARY] [ARCH]
+#   ROOTFS=DIR tests/make_base_image.sh OUT_DIR [TAG]   (any root tree, e.g. debootstrap's)
 #
 # OUT_DIR becomes an OCI layout holding TAG (default "latest") for
 # linux/ARCH (default: the host's). The layer is built with GNU tar and gzip
@@ -25,6 +26,9 @@ variant=""
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root=$work/rootfs
+if [ -n "${ROOTFS:-}" ]; then
+  root=$ROOTFS
+else
 mkdir -p "$root"/{bin,etc,tmp,root,home/app,var/www,usr/bin,sbin}
 chmod 1777 "$root/tmp"
 chmod 700 "$root/root"
@@ -53,9 +57,12 @@ nogroup:x:65534:
 G
 echo "busybox" > "$root/etc/hostname"
 chown -R 1000:1000 "$root/home/app" 2>/dev/null || true
+fi
 
 layer=$work/layer.tar
-tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --format=pax \
+owner_flags=(--owner=0 --group=0)
+[ -n "${ROOTFS:-}" ] && owner_flags=()  # a real tree keeps its owners
+tar --sort=name "${owner_flags[@]}" --numeric-owner --mtime=@0 --format=pax \
   --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
   -C "$root" -cf "$layer" .
 diff_id=$(sha256sum "$layer" | cut -d' ' -f1)
