@@ -120,6 +120,11 @@ build --target main -d example.com/app:1 --no-push --tar-path "$TEST_TMP/app.tar
 tar_info=$(skopeo inspect "docker-archive:$TEST_TMP/app.tar") || fail "skopeo cannot read the docker-archive"
 [ "$(json_get "$tar_info" 'len(j["Layers"])')" = "$(json_get "$cfg" 'len(j["rootfs"]["diff_ids"])')" ] || fail "docker-archive layer count"
 tar -xOf "$TEST_TMP/app.tar" manifest.json | grep -q '"example.com/app:1"' || fail "docker-archive RepoTags"
+# podman load accepts it (private storage, so the machine's is untouched).
+pm=(podman --root "$TEST_TMP/podman/root" --runroot "$TEST_TMP/podman/run" --storage-driver vfs)
+"${pm[@]}" load -i "$TEST_TMP/app.tar" >/dev/null 2>"$TEST_TMP/podman.log" || fail "podman load: $(cat "$TEST_TMP/podman.log")"
+[ "$("${pm[@]}" image inspect example.com/app:1 --format '{{len .RootFS.Layers}}')" = "$(json_get "$cfg" 'len(j["rootfs"]["diff_ids"])')" ] \
+  || fail "podman sees a different layer count"
 
 # The context as a tarball, on stdin and from a file (Kaniko's tar://).
 tar -C "$ctx" -czf "$TEST_TMP/ctx.tgz" .
