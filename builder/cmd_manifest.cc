@@ -1,6 +1,7 @@
 // `slipway manifest inspect` and `slipway manifest create`: read a manifest
 // or index from a registry, and assemble a multi-platform index from images
 // already pushed to the same registry.
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -111,11 +112,97 @@ Platform platform_from_config(const std::string& config_json, const std::string&
   return p;
 }
 
+// Makes the manifest `digest` of `from` (and everything it references)
+// available in `to`: an index may only name manifests its own repository holds.
+void bring_manifest(RegistryClient& client, const std::string& from, const std::string& to,
+                    const registry::FetchedManifest& m) {
+  if (from == to) return;
+  registry::ImageManifest im = registry::parse_manifest(m.body);
+  std::vector<Descriptor> blobs = im.layers;
+  blobs.push_back(im.config);
+  for (const auto& b : blobs) {
+    if (client.blob_size(to, b.digest)) continue;
+    if (!client.mount_blob(to, b.digest, from)) {
+      throw Error("could not mount " + b.digest.str() + " from " + from + " into " + to);
+    }
+  }
+  client.put_manifest(to, m.digest.str(), m.media_type, m.body);
+}
+
+// The index entries one SRC contributes: an image gives one (its platform
+// from its config unless SRC names one), an index gives all of its own.
+std::vector<Descriptor> entries_for(RegistryClient& client, const Source& src, const Reference& dest) {
+  const std::string name = src.ref.str();
+  registry::FetchedManifest m = client.get_manifest(src.ref.repository, src.ref.manifest_ref());
+  std::vector<Descriptor> out;
+  if (registry::is_index_media_type(m.media_type)) {
+    if (src.platform) throw usage_error(name + " is an index: it cannot take a =os/arch override");
+    for (const auto& child : registry::parse_index(m.body).manifests) {
+      auto cm = client.get_manifest(src.ref.repository, child.digest.str());
+      if (registry::is_index_media_type(cm.media_type)) throw Error(name + " nests an index; that is not supported");
+      bring_manifest(client, src.ref.repository, dest.repository, cm);
+      out.push_back(child);
+    }
+    if (src.ref.repository != dest.repository) {
+      client.put_manifest(dest.repository, m.digest.str(), m.media_type, m.body);
+    }
+    return out;
+  }
+  registry::ImageManifest im = registry::parse_manifest(m.body);
+  Descriptor d;
+  d.media_type = m.media_type;
+  d.digest = m.digest;
+  d.size = static_cast<int64_t>(m.body.size());
+  d.platform = src.platform ? *src.platform
+                            : platform_from_config(client.get_blob_bytes(src.ref.repository, im.config.digest), name);
+  bring_manifest(client, src.ref.repository, dest.repository, m);
+  out.push_back(d);
+  return out;
+}
+
+// Adds an entry; an entry of the same platform already there is replaced
+// (the later one wins), with a warning.
+void put_entry(registry::ImageIndex& index, const Descriptor& d) {
+  auto same = [&](const Descriptor& e) {
+    return e.platform && d.platform && normalize_platform(*e.platform) == normalize_platform(*d.platform) &&
+           e.platform->os_version == d.platform->os_version;
+  };
+  auto it = std::find_if(index.manifests.begin(), index.manifests.end(), same);
+  if (it != index.manifests.end()) {
+    if (it->digest != d.digest) {
+      std::cerr << "warning: " << d.platform->str() << " was " << it->digest.str() << ", now " << d.digest.str()
+                << "\n";
+    }
+    *it = d;
+  } else {
+    index.manifests.push_back(d);
+  }
+}
+
+std::vector<Source> parse_sources(const std::vector<std::string>& pos, const Reference& dest) {
+  std::vector<Source> sources;
+  for (const auto& p : pos) {
+    sources.push_back(parse_source(p));
+    if (sources.back().ref.registry != dest.registry) {
+      throw usage_error("SRC " + p + " is not in the target's registry " + dest.registry);
+    }
+  }
+  return sources;
+}
+
+int push_index(RegistryClient& client, const Reference& dest, const registry::ImageIndex& index) {
+  std::string tag = dest.tag.empty() ? "" : dest.tag;
+  Digest digest = client.put_manifest(dest.repository, tag, index.media_type, registry::to_json(index));
+  std::cout << dest.name() << (tag.empty() ? "" : ":" + tag) << "@" << digest.str() << "\n";
+  return 0;
+}
+
 int create(const Args& args) {
   FlagSet fs("slipway manifest create", "--target REF [--format oci|docker] [--annotation K=V]... SRC...",
-             "Push an index (manifest list) to REF that lists the single-platform images SRC.\n"
-             "Each SRC is an image in the same registry as REF, optionally with its platform\n"
-             "as SRC=os/arch[/variant] (default: read from the image's config). Images from\n"
+             "Push an index (manifest list) to REF that lists the images SRC. Each SRC is an\n"
+             "image in the same registry as REF, optionally with its platform as\n"
+             "SRC=os/arch[/variant] (default: read from the image's config), or an index whose\n"
+             "entries are all taken. A repeated platform: the later SRC wins. Images from\n"
              "other repositories are mounted into REF's repository first.");
   std::string target, format = "oci";
   std::vector<std::string> annotations;
@@ -134,13 +221,7 @@ int create(const Args& args) {
   if (format != "oci" && format != "docker") throw usage_error("--format takes oci or docker, got \"" + format + "\"");
   if (format == "docker" && !annotations.empty()) throw usage_error("--annotation needs --format oci");
   Reference dest = Reference::parse(target);
-  std::vector<Source> sources;
-  for (const auto& p : pos) {
-    sources.push_back(parse_source(p));
-    if (sources.back().ref.registry != dest.registry) {
-      throw usage_error("SRC " + p + " is not in the target's registry " + dest.registry);
-    }
-  }
+  auto sources = parse_sources(pos, dest);
   registry::ImageIndex index;
   index.media_type = format == "oci" ? registry::media_type::kOciIndex : registry::media_type::kDockerManifestList;
   for (const auto& a : annotations) {
@@ -148,44 +229,50 @@ int create(const Args& args) {
     if (eq == std::string::npos || eq == 0) throw usage_error("--annotation takes K=V, got \"" + a + "\"");
     index.annotations[a.substr(0, eq)] = a.substr(eq + 1);
   }
-
   RegistryClient client(dest.registry, rf.for_host(dest.registry, true));
   for (const auto& src : sources) {
-    const std::string name = src.ref.str();
-    registry::FetchedManifest m = client.get_manifest(src.ref.repository, src.ref.manifest_ref());
-    if (registry::is_index_media_type(m.media_type)) {
-      throw Error(name + " is itself an index; list its single-platform images instead");
+    for (const auto& d : entries_for(client, src, dest)) {
+      put_entry(index, d);
+      std::cerr << "added " << src.ref.str() << " as " << (d.platform ? d.platform->str() : "?") << " ("
+                << d.digest.str() << ")\n";
     }
-    registry::ImageManifest im = registry::parse_manifest(m.body);
-    Platform platform = src.platform
-                            ? *src.platform
-                            : platform_from_config(client.get_blob_bytes(src.ref.repository, im.config.digest), name);
-    if (src.ref.repository != dest.repository) {
-      // An index may only name manifests its own repository holds.
-      std::vector<Descriptor> blobs = im.layers;
-      blobs.push_back(im.config);
-      for (const auto& b : blobs) {
-        if (client.blob_size(dest.repository, b.digest)) continue;
-        if (!client.mount_blob(dest.repository, b.digest, src.ref.repository)) {
-          throw Error("could not mount " + b.digest.str() + " from " + src.ref.repository + " into " +
-                      dest.repository);
-        }
-      }
-      client.put_manifest(dest.repository, m.digest.str(), m.media_type, m.body);
-    }
-    Descriptor d;
-    d.media_type = m.media_type;
-    d.digest = m.digest;
-    d.size = static_cast<int64_t>(m.body.size());
-    d.platform = platform;
-    index.manifests.push_back(d);
-    std::cerr << "added " << name << " as " << platform.str() << " (" << m.digest.str() << ")\n";
   }
-  std::string body = registry::to_json(index);
-  std::string tag = dest.tag.empty() ? "" : dest.tag;
-  Digest digest = client.put_manifest(dest.repository, tag, index.media_type, body);
-  std::cout << dest.name() << (tag.empty() ? "" : ":" + tag) << "@" << digest.str() << "\n";
-  return 0;
+  return push_index(client, dest, index);
+}
+
+// Read, modify, write: two appends to one index at the same moment can lose
+// one of them (the registry has no compare-and-swap on tags). Let one job
+// own the index, or run the appends one after the other.
+int append(const Args& args) {
+  FlagSet fs("slipway manifest append", "--target REF SRC...",
+             "Add the images SRC to the existing index at REF, replacing entries of the same\n"
+             "platform (SRC as in `manifest create`). The index keeps its media type and\n"
+             "annotations. It reads, changes and writes the index: two appends at the same\n"
+             "moment can lose one entry, so let one job own an index.");
+  std::string target;
+  RegistryFlags rf;
+  fs.add_string("target", 't', "REF", &target, "the index to change (a tag)");
+  rf.add_to(fs);
+  auto pos = fs.parse(args);
+  if (fs.help_requested()) {
+    std::cout << fs.help();
+    return 0;
+  }
+  if (target.empty()) throw usage_error("manifest append needs --target REF");
+  if (pos.empty()) throw usage_error("manifest append needs at least one SRC image");
+  Reference dest = Reference::parse(target);
+  auto sources = parse_sources(pos, dest);
+  RegistryClient client(dest.registry, rf.for_host(dest.registry, true));
+  if (!client.head_manifest(dest.repository, dest.manifest_ref())) {
+    throw Error("no index at " + dest.str() + ": create it with `slipway manifest create`");
+  }
+  auto existing = client.get_manifest(dest.repository, dest.manifest_ref());
+  if (!registry::is_index_media_type(existing.media_type)) throw Error(dest.str() + " is an image, not an index");
+  registry::ImageIndex index = registry::parse_index(existing.body);
+  for (const auto& src : sources) {
+    for (const auto& d : entries_for(client, src, dest)) put_entry(index, d);
+  }
+  return push_index(client, dest, index);
 }
 
 }  // namespace
@@ -193,13 +280,15 @@ int create(const Args& args) {
 int cmd_manifest(const Args& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << "usage: slipway manifest inspect [--raw] REF\n"
-                 "       slipway manifest create --target REF [--format oci|docker] [--annotation K=V] SRC...\n";
+                 "       slipway manifest create --target REF [--format oci|docker] [--annotation K=V] SRC...\n"
+                 "       slipway manifest append --target REF SRC...\n";
     return args.empty() ? kExitUsage : 0;
   }
   Args rest(args.begin() + 1, args.end());
   if (args[0] == "inspect") return inspect(rest);
   if (args[0] == "create") return create(rest);
-  throw usage_error("unknown manifest subcommand \"" + args[0] + "\" (inspect or create)");
+  if (args[0] == "append") return append(rest);
+  throw usage_error("unknown manifest subcommand \"" + args[0] + "\" (inspect, create or append)");
 }
 
 }  // namespace slipway::cli

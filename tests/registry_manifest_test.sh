@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `slipway manifest create/inspect` against a real docker-registry, checked
+# `slipway manifest create/append/inspect` against a real docker-registry, checked
 # with skopeo: an index of two single-platform images, platform selection by
 # skopeo, cross-repository mounts, annotations, Docker manifest lists.
 source "$(dirname "$0")/lib.sh"
@@ -63,6 +63,26 @@ err=$("$SLIPWAY" manifest inspect --insecure-registry "$REGISTRY" "$REGISTRY/app
 expect_contains "$err" "$REGISTRY/app"
 expect_contains "$err" "MANIFEST_UNKNOWN"
 expect_exit 1 "$SLIPWAY" manifest inspect --insecure-registry "$REGISTRY" "$REGISTRY/app:nope"
+# append: a new amd64 image replaces the old entry, arm64 stays; an index
+# given as SRC contributes its entries; a missing index is an error.
+"$SLIPWAY" manifest create --insecure-registry "$REGISTRY" --target "$REGISTRY/app:two" \
+  "$REGISTRY/app:amd64" "$REGISTRY/app:arm64" >/dev/null 2>&1 || fail "create app:two"
+# A different image for amd64: the arm64 one, with its platform overridden.
+new_amd64=$(skopeo "${skopeo_flags[@]}" inspect --tls-verify=false --raw "docker://$REGISTRY/app:arm64" | sha256sum | cut -d' ' -f1)
+old_amd64=$(skopeo "${skopeo_flags[@]}" inspect --tls-verify=false --raw "docker://$REGISTRY/app:amd64" | sha256sum | cut -d' ' -f1)
+[ "$new_amd64" != "$old_amd64" ] || fail "test setup: the two images must differ"
+"$SLIPWAY" manifest append --insecure-registry "$REGISTRY" --target "$REGISTRY/app:two" "$REGISTRY/app:arm64=linux/amd64" \
+  >/dev/null 2>"$TEST_TMP/append.err" || fail "manifest append: $(cat "$TEST_TMP/append.err")"
+two=$(skopeo "${skopeo_flags[@]}" inspect --tls-verify=false --raw "docker://$REGISTRY/app:two")
+[ "$(json_get "$two" 'len(j["manifests"])')" = "2" ] || fail "append must replace the amd64 entry: $two"
+[ "$(json_get "$two" '[m["digest"] for m in j["manifests"] if m["platform"]["architecture"] == "amd64"][0]')" = "sha256:$new_amd64" ] \
+  || fail "the amd64 entry was not replaced"
+"$SLIPWAY" manifest create --insecure-registry "$REGISTRY" --target "$REGISTRY/app:from-index" "$REGISTRY/app:two" \
+  >/dev/null 2>&1 || fail "an index as SRC"
+[ "$(json_get "$(skopeo "${skopeo_flags[@]}" inspect --tls-verify=false --raw "docker://$REGISTRY/app:from-index")" 'len(j["manifests"])')" = "2" ] \
+  || fail "an index SRC must contribute its entries"
+expect_exit 1 "$SLIPWAY" manifest append --insecure-registry "$REGISTRY" --target "$REGISTRY/app:none" "$REGISTRY/app:amd64"
+
 expect_exit 2 "$SLIPWAY" manifest create "$REGISTRY/app:amd64"
 expect_exit 2 "$SLIPWAY" manifest create --target "$REGISTRY/x:y" --format docker --annotation a=b "$REGISTRY/app:amd64"
 expect_exit 2 "$SLIPWAY" manifest create --target "$REGISTRY/x:y" "other.example/app:amd64"
