@@ -65,6 +65,7 @@ test_user() {  # NAME yes|no
   local base=$((300000 + ($(id -u "$1") % 500) * 65536))
   (
     flock 9
+    touch /etc/subuid /etc/subgid  # absent on some minimal machines
     sed -i "/^$1:/d" /etc/subuid /etc/subgid
     if [ "$2" = yes ]; then
       echo "$1:$base:65536" >> /etc/subuid
