@@ -21,16 +21,8 @@ namespace {
 // Copies a verified blob from another store (an OCI layout) into ours.
 void import_blob(const ContentStore& from, ContentStore& to, const Descriptor& d) {
   if (to.exists(d.digest)) return;
-  UniqueFd in(open(from.blob_path(d.digest).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in) throw sys_error("open blob " + d.digest.str() + " in " + from.root());
   auto w = to.writer();
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = read(in.get(), buf, sizeof buf);
-    if (n < 0) throw sys_error("read blob " + d.digest.str());
-    if (n == 0) break;
-    w.write(buf, static_cast<size_t>(n));
-  }
+  from.copy_to(d.digest, w);
   w.commit(d.digest, static_cast<uint64_t>(d.size));
 }
 

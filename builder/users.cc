@@ -37,41 +37,41 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-// Malformed lines are skipped, as libc does: the files come from the image.
-std::vector<PasswdEntry> read_passwd(const RootFileReader& read) {
-  std::vector<PasswdEntry> out;
-  auto text = read("etc/passwd");
-  if (!text) return out;
+// Calls fn with the fields of each line of an /etc/passwd-style file that
+// has at least `min_fields`; comments and short lines are skipped, as libc
+// does: the files come from the image.
+template <typename Fn>
+void for_each_record(const RootFileReader& read, const std::string& rel, size_t min_fields, Fn&& fn) {
+  auto text = read(rel);
+  if (!text) return;
   std::istringstream in(*text);
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
     auto f = split(line, ':');
-    if (f.size() < 7) continue;
+    if (f.size() >= min_fields) fn(f);
+  }
+}
+
+std::vector<PasswdEntry> read_passwd(const RootFileReader& read) {
+  std::vector<PasswdEntry> out;
+  for_each_record(read, "etc/passwd", 7, [&](const std::vector<std::string>& f) {
     auto uid = parse_id(f[2]);
     auto gid = parse_id(f[3]);
-    if (!uid || !gid) continue;
-    out.push_back({f[0], *uid, *gid, f[5]});
-  }
+    if (uid && gid) out.push_back({f[0], *uid, *gid, f[5]});
+  });
   return out;
 }
 
 std::vector<GroupEntry> read_group(const RootFileReader& read) {
   std::vector<GroupEntry> out;
-  auto text = read("etc/group");
-  if (!text) return out;
-  std::istringstream in(*text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    auto f = split(line, ':');
-    if (f.size() < 3) continue;
+  for_each_record(read, "etc/group", 3, [&](const std::vector<std::string>& f) {
     auto gid = parse_id(f[2]);
-    if (!gid) continue;
+    if (!gid) return;
     GroupEntry g{f[0], *gid, {}};
     if (f.size() > 3 && !f[3].empty()) g.members = split(f[3], ',');
     out.push_back(std::move(g));
-  }
+  });
   return out;
 }
 
