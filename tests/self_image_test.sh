@@ -79,29 +79,87 @@ got=$(env -i "${dbg_env[@]}" "$chroot" "$dbg" /busybox/sh -c 'echo $((6 * 7)) $(
   fail "/busybox/sh in the debug image: $got"
 [ "$got" = "42 $(echo "$want" | head -n1)" ] || fail "debug shell said: $got"
 
-# The debug image as a CI job: credentials in /slipway/.docker/config.json,
-# a build with a RUN step, pushed with those credentials. / must be a mount
-# point (slipway makes its mounts private), as it is in any container.
-cp "$TEST_TMP/docker/config.json" "$dbg/slipway/.docker/config.json"
-mkdir -p "$dbg/builds/hello" "$dbg/proc" "$dbg/dev"
-cp -r "$SLIPWAY_SOURCE_DIR/examples/hello/." "$dbg/builds/hello/"
-echo 'RUN echo "built in $(cat /etc/hostname)" > /www/built.txt' >>"$dbg/builds/hello/Dockerfile"
-"$SLIPWAY_SOURCE_DIR/tests/make_base_image.sh" "$dbg/builds/busybox" latest >/dev/null
-job='cd /builds/hello && slipway build --context . --build-context busybox=oci-layout:///builds/busybox:latest \
-  --destination '"$REGISTRY"'/apps/hello:1 --insecure-registry '"$REGISTRY"' --arch-suffix --state-dir /builds/.state'
-run_job() {
-  unshare -m --propagation private /bin/bash -c 'mount --bind "$1" "$1" && mount -t proc proc "$1/proc" &&
-      mount --rbind /dev "$1/dev" && shift && exec env -i "$@"' - "$dbg" "${dbg_env[@]}" \
-    "$chroot" "$dbg" /busybox/sh -c "$job"
+# The jobs of examples/gitlab-ci/.gitlab-ci.yml, as GitLab runs them: the
+# build and manifest jobs' before_script + script in the debug image (with
+# the image's env, the file's variables, then CI's), the test job's script in
+# the image the build job pushed. / must be a mount point (slipway makes its
+# mounts private), as it is in any container.
+ci_yml=$SLIPWAY_SOURCE_DIR/examples/gitlab-ci/.gitlab-ci.yml
+ci_job() {  # JOB script|vars|image
+  python3 - "$ci_yml" "$1" "$2" <<'PY'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+def resolve(name):
+    job = dict(doc[name])
+    ext = job.pop("extends", None)
+    if ext is None:
+        return job
+    merged = {}
+    for e in [ext] if isinstance(ext, str) else ext:
+        merged.update(resolve(e))
+    merged.update(job)
+    return merged
+job = resolve(sys.argv[2])
+if sys.argv[3] == "script":
+    print("\n".join(job.get("before_script", []) + job["script"]))
+elif sys.argv[3] == "vars":
+    print("\n".join(f"{k}={v}" for k, v in doc.get("variables", {}).items()))
+else:
+    print(job["image"]["name"], job["image"]["entrypoint"])
+PY
 }
-run_job >"$TEST_TMP/job.log" 2>&1 || fail "the CI job in the debug image: $(cat "$TEST_TMP/job.log")"
+for j in build test manifest; do ci_job "$j" script >/dev/null || fail "examples/gitlab-ci: job $j does not parse"; done
+[ "$(ci_job build image)" = "\$SLIPWAY_IMAGE ['']" ] || fail "the build job must run \$SLIPWAY_IMAGE with entrypoint [\"\"]"
+expect_match "$(ci_job build vars)" "SLIPWAY_IMAGE=[^ ]*-debug"
+yml_vars=()
+while IFS= read -r v; do yml_vars+=("$v"); done < <(ci_job build vars)
+ci_vars=(CI_REGISTRY="$REGISTRY" CI_REGISTRY_IMAGE="$REGISTRY/group/project" CI_REGISTRY_USER=ci-user
+  CI_REGISTRY_PASSWORD='s3cret pass' CI_COMMIT_TAG=v1.0 CI_COMMIT_SHA=0123456789abcdef CI_PROJECT_DIR=/builds/project
+  BUILD_ARCH="$arch" REGISTRY_FLAGS="--insecure-registry $REGISTRY")
+in_debug_image() {  # SCRIPT [VAR=VALUE...]
+  local script=$1; shift
+  unshare -m --propagation private /bin/bash -c 'mount --bind "$1" "$1" && mount -t proc proc "$1/proc" &&
+      mount --rbind /dev "$1/dev" && shift && exec env -i "$@"' - "$dbg" \
+    "${dbg_env[@]}" "${yml_vars[@]}" "${ci_vars[@]}" "$@" "$chroot" "$dbg" /busybox/sh -e -c "$script"
+}
+mkdir -p "$dbg/builds/project" "$dbg/proc" "$dbg/dev"
+cp -r "$SLIPWAY_SOURCE_DIR/examples/hello/." "$dbg/builds/project/"
+# The project's base from the test registry (no network), and a RUN step.
+sed -i "s|^FROM busybox|FROM $REGISTRY/library/busybox:1|" "$dbg/builds/project/Dockerfile"
+echo 'RUN echo "built in $(cat /etc/hostname)" > /www/built.txt' >>"$dbg/builds/project/Dockerfile"
+skopeo copy -q --dest-tls-verify=false --dest-creds 'ci-user:s3cret pass' "oci:$(base_image):latest" \
+  "docker://$REGISTRY/library/busybox:1" || fail "seeding the base image"
+
+in_debug_image "$(ci_job build script)" >"$TEST_TMP/build-job.log" 2>&1 ||
+  fail "the build job in the debug image: $(cat "$TEST_TMP/build-job.log")"
+expect_match "$(cat "$dbg/builds/project/image-$arch.txt")" "^$REGISTRY/group/project:v1.0-$arch@sha256:[0-9a-f]{64}$"
+built=$(cut -d@ -f2 "$dbg/builds/project/image-$arch.txt")
+# The credentials came from the job's config.json: a wrong password fails.
+in_debug_image "$(ci_job build script)" CI_REGISTRY_PASSWORD=wrong >"$TEST_TMP/build-job2.log" 2>&1 &&
+  fail "the build job pushed with a wrong password"
+grep -qi "unauthorized\|401" "$TEST_TMP/build-job2.log" || fail "wrong password, unexpected: $(cat "$TEST_TMP/build-job2.log")"
+
+# The test job, in the pushed image, in its own network and PID namespaces
+# (its httpd must neither collide with other tests nor outlive the job).
 skopeo copy -q --src-tls-verify=false --src-creds 'ci-user:s3cret pass' \
-  "docker://$REGISTRY/apps/hello:1-$arch" "oci:$TEST_TMP/hello:1" || fail "hello was not pushed by the job"
-unpack_image "$TEST_TMP/hello" 1 "$TEST_TMP/hello-unpacked"
-[ "$(cat "$TEST_TMP/hello-unpacked/rootfs/www/built.txt")" = "built in busybox" ] || fail "the RUN step's output is missing"
-grep -q "It works" "$TEST_TMP/hello-unpacked/rootfs/www/index.html" || fail "the COPY step's output is missing"
-# The push above used the image's DOCKER_CONFIG: without it, it is refused.
-rm "$dbg/slipway/.docker/config.json"
-run_job >"$TEST_TMP/job2.log" 2>&1 && fail "pushed without credentials: the registry fixture has no auth?"
-grep -qi "unauthorized\|401\|credentials" "$TEST_TMP/job2.log" || fail "unexpected failure without credentials: $(cat "$TEST_TMP/job2.log")"
+  "docker://$REGISTRY/group/project:v1.0-$arch" "oci:$TEST_TMP/app:x" || fail "no per-arch image from the build job"
+unpack_image "$TEST_TMP/app" x "$TEST_TMP/app-unpacked"
+app=$TEST_TMP/app-unpacked/rootfs
+[ "$(cat "$app/www/built.txt")" = "built in busybox" ] || fail "the RUN step's output is missing"
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin unshare -n -p -f "$chroot" "$app" /bin/sh -e -c \
+  "ip link set lo up; $(ci_job test script)" >"$TEST_TMP/test-job.log" 2>&1 ||
+  fail "the test job: $(cat "$TEST_TMP/test-job.log")"
+expect_contains "$(cat "$TEST_TMP/test-job.log")" "It works"
+
+# The manifest job, with an arm64 image standing in for the arm64 build job.
+make_oci_image "$TEST_TMP/arm64-img" arm64
+skopeo copy -q --dest-tls-verify=false --dest-creds 'ci-user:s3cret pass' "oci:$TEST_TMP/arm64-img:latest" \
+  "docker://$REGISTRY/group/project:v1.0-arm64" || fail "seeding the arm64 image"
+in_debug_image "$(ci_job manifest script)" >"$TEST_TMP/manifest-job.log" 2>&1 ||
+  fail "the manifest job: $(cat "$TEST_TMP/manifest-job.log")"
+raw=$(skopeo inspect --raw --tls-verify=false "${creds[@]}" "docker://$REGISTRY/group/project:v1.0") || fail "no index"
+[ "$(json_get "$raw" '[m["platform"]["architecture"] for m in j["manifests"]]')" = "['$arch', 'arm64']" ] ||
+  fail "index platforms: $raw"
+[ "$(json_get "$raw" 'j["manifests"][0]["digest"]')" = "$built" ] || fail "the index does not list the built image"
+expect_contains "$(cat "$TEST_TMP/manifest-job.log")" "linux/arm64"
 pass
