@@ -19,6 +19,7 @@ int cmd_build(const Args& args);
 int cmd_unpack(const Args& args);
 int cmd_parse(const Args& args);
 int cmd_manifest(const Args& args);
+int cmd_copy(const Args& args);
 
 // The table main() dispatches on, in the order --help lists them.
 const std::vector<Command>& commands();
