@@ -2,7 +2,9 @@
 #   start_registry [USER PASSWORD]
 #                           plain-HTTP docker-registry on 127.0.0.1:<free port>,
 #                           with htpasswd Basic auth when given a user;
-#                           sets REGISTRY=127.0.0.1:PORT, stopped at exit.
+#                           sets REGISTRY=127.0.0.1:PORT, stopped at exit;
+#                           REGISTRY_DIR (default $TEST_TMP/registry) holds
+#                           its config, storage and log, so a test can run two.
 #   make_oci_image DIR ARCH [VARIANT]
 #                           a one-layer single-platform OCI layout at DIR
 #                           (tag "latest"), built with tar, gzip and sha256sum.
@@ -18,7 +20,7 @@ free_port() {
 }
 
 start_registry() {
-  local dir="$TEST_TMP/registry" port auth=""
+  local dir="${REGISTRY_DIR:-$TEST_TMP/registry}" port auth=""
   port=$(free_port)
   mkdir -p "$dir/storage"
   if [ $# -eq 2 ]; then
