@@ -19,6 +19,9 @@ namespace {
 // Manifests are limited to 4 MiB by registries; this leaves room.
 constexpr size_t kMaxBufferedBody = 8u << 20;
 constexpr int kMaxRedirects = 10;
+// Per blob transfer; 512 KiB is the largest download buffer every libcurl
+// since 7.53 accepts (CURL_MAX_READ_SIZE), and uploads take up to 2 MiB.
+constexpr long kBlobBufferSize = 512L << 10;
 
 struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -321,6 +324,10 @@ HttpResponse HttpClient::perform_once(const HttpRequest& request, std::string* t
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, options_.low_speed_timeout_seconds);
   // Registries may gzip JSON; blobs must arrive byte-exact for their digest.
   if (!request.sink) curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  // Blob bodies: curl's defaults (16 KiB in, 64 KiB out) cost a recv, a
+  // sink call and a content-store write (or a pread and a send) per few KiB.
+  if (request.sink) curl_easy_setopt(h, CURLOPT_BUFFERSIZE, kBlobBufferSize);
+  if (request.body_reader) curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, kBlobBufferSize);
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 
