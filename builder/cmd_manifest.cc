@@ -9,6 +9,7 @@
 
 #include "builder/commands.h"
 #include "builder/flags.h"
+#include "builder/image_copy.h"
 #include "builder/registry_flags.h"
 #include "common/error.h"
 #include "registry/client.h"
@@ -179,15 +180,34 @@ void put_entry(registry::ImageIndex& index, const Descriptor& d) {
   }
 }
 
-std::vector<Source> parse_sources(const std::vector<std::string>& pos, const Reference& dest) {
+std::vector<Source> parse_sources(const std::vector<std::string>& pos) {
   std::vector<Source> sources;
-  for (const auto& p : pos) {
-    sources.push_back(parse_source(p));
-    if (sources.back().ref.registry != dest.registry) {
-      throw usage_error("SRC " + p + " is not in the target's registry " + dest.registry);
-    }
-  }
+  for (const auto& p : pos) sources.push_back(parse_source(p));
   return sources;
+}
+
+// An index may only name manifests of its own repository, and a mount only
+// works within one registry: a SRC in another registry is copied (its whole
+// index, if it is one) into the target repository, untagged, and taken from
+// there like any other SRC.
+void bring_from_other_registries(std::vector<Source>& sources, const Reference& dest, const RegistryFlags& rf) {
+  for (auto& src : sources) {
+    if (src.ref.registry == dest.registry) continue;
+    copy::CopyOptions co;
+    co.all = true;
+    co.state_dir = rf.options.state_dir;
+    const build::BuildOptions& o = rf.options;
+    co.registry_options = [&o](const std::string& host, bool pushing) { return registry_options(o, pushing, host); };
+    co.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+    Reference into;
+    into.registry = dest.registry;
+    into.repository = dest.repository;
+    copy::Location to = copy::Location::registry(into);
+    to.text = dest.name() + " (untagged)";
+    copy::CopyResult r = copy::copy_image(copy::Location::registry(src.ref), to, co);
+    std::cerr << "copied " << src.ref.str() << " into " << dest.name() << " as " << r.digest.str() << "\n";
+    src.ref = into.with_digest(r.digest.str());
+  }
 }
 
 int push_index(RegistryClient& client, const Reference& dest, const registry::ImageIndex& index) {
@@ -200,10 +220,10 @@ int push_index(RegistryClient& client, const Reference& dest, const registry::Im
 int create(const Args& args) {
   FlagSet fs("slipway manifest create", "--target REF [--format oci|docker] [--annotation K=V]... SRC...",
              "Push an index (manifest list) to REF that lists the images SRC. Each SRC is an\n"
-             "image in the same registry as REF, optionally with its platform as\n"
-             "SRC=os/arch[/variant] (default: read from the image's config), or an index whose\n"
-             "entries are all taken. A repeated platform: the later SRC wins. Images from\n"
-             "other repositories are mounted into REF's repository first.");
+             "image, optionally with its platform as SRC=os/arch[/variant] (default: read\n"
+             "from the image's config), or an index whose entries are all taken. A repeated\n"
+             "platform: the later SRC wins. Images from other repositories of REF's registry\n"
+             "are mounted into REF's repository first; images in other registries are copied.");
   std::string target, format = "oci";
   std::vector<std::string> annotations;
   RegistryFlags rf;
@@ -211,6 +231,7 @@ int create(const Args& args) {
   fs.add_string("format", 0, "oci|docker", &format, "OCI image index (default) or Docker manifest list");
   fs.add_list("annotation", 0, "K=V", &annotations, "annotation on the index (OCI only)");
   rf.add_to(fs);
+  fs.add_string("state-dir", 0, "DIR", &rf.options.state_dir, "content store for blobs copied from other registries");
   auto pos = fs.parse(args);
   if (fs.help_requested()) {
     std::cout << fs.help();
@@ -221,7 +242,7 @@ int create(const Args& args) {
   if (format != "oci" && format != "docker") throw usage_error("--format takes oci or docker, got \"" + format + "\"");
   if (format == "docker" && !annotations.empty()) throw usage_error("--annotation needs --format oci");
   Reference dest = Reference::parse(target);
-  auto sources = parse_sources(pos, dest);
+  auto sources = parse_sources(pos);
   registry::ImageIndex index;
   index.media_type = format == "oci" ? registry::media_type::kOciIndex : registry::media_type::kDockerManifestList;
   for (const auto& a : annotations) {
@@ -230,6 +251,7 @@ int create(const Args& args) {
     index.annotations[a.substr(0, eq)] = a.substr(eq + 1);
   }
   RegistryClient client(dest.registry, rf.for_host(dest.registry, true));
+  bring_from_other_registries(sources, dest, rf);
   for (const auto& src : sources) {
     for (const auto& d : entries_for(client, src, dest)) {
       put_entry(index, d);
@@ -253,6 +275,7 @@ int append(const Args& args) {
   RegistryFlags rf;
   fs.add_string("target", 't', "REF", &target, "the index to change (a tag)");
   rf.add_to(fs);
+  fs.add_string("state-dir", 0, "DIR", &rf.options.state_dir, "content store for blobs copied from other registries");
   auto pos = fs.parse(args);
   if (fs.help_requested()) {
     std::cout << fs.help();
@@ -261,11 +284,12 @@ int append(const Args& args) {
   if (target.empty()) throw usage_error("manifest append needs --target REF");
   if (pos.empty()) throw usage_error("manifest append needs at least one SRC image");
   Reference dest = Reference::parse(target);
-  auto sources = parse_sources(pos, dest);
+  auto sources = parse_sources(pos);
   RegistryClient client(dest.registry, rf.for_host(dest.registry, true));
   if (!client.head_manifest(dest.repository, dest.manifest_ref())) {
     throw Error("no index at " + dest.str() + ": create it with `slipway manifest create`");
   }
+  bring_from_other_registries(sources, dest, rf);
   auto existing = client.get_manifest(dest.repository, dest.manifest_ref());
   if (!registry::is_index_media_type(existing.media_type)) throw Error(dest.str() + " is an image, not an index");
   registry::ImageIndex index = registry::parse_index(existing.body);

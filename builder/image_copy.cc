@@ -232,7 +232,8 @@ CopyResult run(const Location& src, const Location& dst, const CopyOptions& o) {
       add_index(plan, *source, top, 0);
     } else {
       Platform want = o.platform ? *o.platform : host_platform();
-      const Descriptor& pick = registry::select_platform(registry::parse_index(top.bytes), want);
+      const registry::ImageIndex index = registry::parse_index(top.bytes);
+      const Descriptor pick = registry::select_platform(index, want);
       top = source->manifest(pick);
       if (registry::is_index_media_type(top.media_type)) throw Error(pick.digest.str() + " is a nested index");
       note(o, "picked " + (pick.platform ? pick.platform->str() : want.str()) + " " + short_digest(top.digest));
