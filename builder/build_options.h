@@ -64,6 +64,11 @@ struct BuildOptions {
   bool skip_tls_verify = false;
   int push_retry = 3;
   int image_download_retry = 3;
+  // Layer cache (Kaniko's --cache flags; see docs/cache.md).
+  bool cache = false;
+  std::string cache_repo;              // registry repository of cache entries
+  std::string cache_dir;               // local directory of cache entries
+  int64_t cache_ttl_seconds = 14 * 24 * 3600;  // older entries are misses
 };
 
 }  // namespace slipway::build

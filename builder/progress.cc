@@ -90,6 +90,12 @@ void Progress::step_done(int64_t layer_bytes, const std::string& detail) {
   emit({{"event", "step_done"}, {"seconds", secs}, {"layer_bytes", layer_bytes}, {"detail", detail}}, text);
 }
 
+void Progress::step_cached(int64_t layer_bytes) {
+  std::string text = step_label_ + " CACHED";
+  if (layer_bytes >= 0) text += ", layer " + human_size(layer_bytes);
+  emit({{"event", "step_done"}, {"cached", true}, {"seconds", 0}, {"layer_bytes", layer_bytes}}, text);
+}
+
 void Progress::info(const std::string& message) { emit({{"event", "info"}, {"message", message}}, message); }
 
 void Progress::warn(const std::string& message) {

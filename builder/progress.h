@@ -24,6 +24,8 @@ class Progress {
   void step(int stage, int stages, int step, int steps, const std::string& instruction);
   // Ends the current step: its duration, and the layer it made (-1 for none).
   void step_done(int64_t layer_bytes, const std::string& detail = "");
+  // Ends the current step as a cache hit: "... step 3/7 CACHED" (nothing ran).
+  void step_cached(int64_t layer_bytes);
   void info(const std::string& message);
   void warn(const std::string& message);
   void debug(const std::string& message);

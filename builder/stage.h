@@ -58,6 +58,9 @@ struct BuildEnv {
   bool copy_mode = false;
   // --single-snapshot: copy mode, and one layer per stage, diffed at its end.
   bool single_snapshot = false;
+  // --cache: brings a cache hit's layer blob into `store` (outputs call it
+  // for blobs they must read); empty without a cache.
+  std::function<void(const Descriptor&)> fetch_blob = nullptr;
 };
 
 struct StageState {
@@ -74,6 +77,11 @@ struct StageState {
   std::vector<std::string> shell = {"/bin/sh", "-c"};
   std::string platform;                 // "linux/amd64"
   std::shared_ptr<TreeState> stage_start;  // --single-snapshot: the root as the stage began
+  // --cache: the key of the last cacheable step ("" once a step could not
+  // be keyed), and cache hits recorded in `layers` but not yet applied to
+  // `layer_dirs` (see cache.h).
+  std::string cache_key;
+  std::vector<Descriptor> pending_layers;
 };
 
 // Reads a file of the stage's merged root ("etc/passwd"), never following a
