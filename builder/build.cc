@@ -13,6 +13,7 @@
 #include <set>
 
 #include "builder/base_image.h"
+#include "builder/cache.h"
 #include "builder/context.h"
 #include "builder/dockerignore.h"
 #include "builder/interrupt.h"
@@ -55,9 +56,13 @@ void mkdirs(const std::string& path, mode_t mode) {
 }
 
 // The builder's own mounts (stage views) live in a private mount namespace
-// and vanish with the process, however it ends.
-void enter_private_mount_namespace() {
-  if (unshare(CLONE_NEWNS) != 0) throw sys_error("unshare(CLONE_NEWNS) for the builder's mounts");
+// and vanish with the process, however it ends. --isolation chroot mounts
+// nothing (a pod refuses it), except /proc where it is allowed after all.
+void enter_private_mount_namespace(bool required) {
+  if (unshare(CLONE_NEWNS) != 0) {
+    if (!required) return;
+    throw sys_error("unshare(CLONE_NEWNS) for the builder's mounts");
+  }
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) throw sys_error("making mounts private");
 }
 
@@ -138,9 +143,11 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
   mkdirs(state_dir + "/tmp", 0700);
   mkdirs(state_dir + "/cache", 0700);
   ContentStore store(state_dir + "/content");
+  if (size_t n = store.remove_abandoned()) progress.debug("removed " + std::to_string(n) + " abandoned temp files");
   TempDir work(state_dir + "/tmp", "build-");
   set_interrupt_cleanup_dir(work.path());
-  enter_private_mount_namespace();
+  const bool chroot = options.isolation == Isolation::kChroot;
+  enter_private_mount_namespace(!chroot);
 
   // tar://FILE and tar://- (stdin): the context arrives as a tarball
   // (plain, gzip or zstd) and is unpacked, safely, into the scratch dir.
@@ -176,7 +183,7 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
   env.single_id = single_id;
   env.context = &context;
   env.single_snapshot = options.single_snapshot;
-  if (options.snapshot_mode != "copy" && !options.single_snapshot) {
+  if (options.snapshot_mode != "copy" && !options.single_snapshot && !chroot) {
     std::string why = overlay_unavailable(work.path(), userns);
     if (!why.empty() && options.snapshot_mode == "overlay") {
       throw Error("--snapshot-mode overlay: overlayfs cannot be mounted here: " + why);
@@ -204,6 +211,7 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
     env.dns_files.push_back(f);
   }
 
+  auto cache = BuildCache::open(env);
   dockerfile::GlobalScope global(df, options.build_args, host_platform(), options.platform);
   size_t target = df.stages.size() - 1;
   if (!options.target.empty()) {
@@ -251,14 +259,18 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
       }
       st->scope = std::make_unique<dockerfile::StageScope>(prev->scope->inherit());
       st->shell = prev->shell;
+      st->cache_key = prev->cache_key;
+      st->pending_layers = prev->pending_layers;
     } else if (lower(base) == "scratch") {
       st->scope = std::make_unique<dockerfile::StageScope>(global, std::vector<std::string>{});
       if (env.copy_mode) st->layer_dirs = {env.new_layer_dir()};
+      st->cache_key = "scratch";
     } else {
       auto img = images.resolve(base, platform);
       st->config = img.config;
       st->layers = img.layers;
       st->layer_dirs.push_back(images.unpack(img));
+      if (img.manifest_digest) st->cache_key = img.manifest_digest->str();
       if (env.copy_mode) {
         // The unpacked base is shared by builds: a stage works on its own copy.
         std::string own = env.new_layer_dir();
@@ -296,8 +308,12 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
         progress.step(static_cast<int>(n + 1), static_cast<int>(order.size()), static_cast<int>(++k),
                       static_cast<int>(steps), ins.original.empty() ? ins.cmd : ins.original);
         size_t layers_before = st->layers.size();
-        run_instruction(*st, env, ins, by_name);
-        progress.step_done(st->layers.size() > layers_before ? st->layers.back().descriptor.size : -1);
+        bool cached = false;
+        if (cache) cached = cache->step(*st, ins, by_name, done, [&] { run_instruction(*st, env, ins, by_name); });
+        else run_instruction(*st, env, ins, by_name);
+        int64_t bytes = st->layers.size() > layers_before ? st->layers.back().descriptor.size : -1;
+        if (cached) progress.step_cached(bytes);
+        else progress.step_done(bytes);
       }
     }
     if (env.single_snapshot) {
@@ -317,7 +333,9 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
   StageState& final_stage = *done[target];
   final_stage.config.created = env.created;
   for (const auto& [k, v] : options.labels) final_stage.config.config.labels[k] = v;
-  return write_outputs(final_stage, env);
+  auto result = write_outputs(final_stage, env);
+  if (cache) cache->push_new_entries();
+  return result;
 }
 
 }  // namespace slipway::build

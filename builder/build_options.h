@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/digest.h"
 #include "common/platform.h"
 
 namespace slipway::build {
@@ -35,6 +36,9 @@ struct BuildOptions {
   std::string target;
   Platform platform;           // target platform (default: the host)
   bool reproducible = false;
+  // --verify-reproducible: the digest the first of two builds gave; the
+  // second fails, before writing any output, when it differs.
+  std::optional<Digest> expect_digest;
   std::optional<int64_t> source_date_epoch;
   bool single_snapshot = false;
   std::string compression = "gzip";

@@ -4,9 +4,11 @@
 #include <iostream>
 
 #include "builder/build.h"
+#include "builder/cache_store.h"
 #include "builder/commands.h"
 #include "builder/flags.h"
 #include "builder/interrupt.h"
+#include "builder/isolation.h"
 #include "builder/registry_flags.h"
 #include "builder/userns.h"
 #include "common/error.h"
@@ -85,6 +87,9 @@ int cmd_build(const Args& args) {
   fs.add_bool("skip-unused-stages", 0, &skip_unused, "build only the stages the target needs (default)");
   fs.add_string("custom-platform", 0, "OS/ARCH[/VARIANT]", &platform, "the target platform (default: the host's)");
   fs.add_bool("reproducible", 0, &o.reproducible, "strip timestamps (honours SOURCE_DATE_EPOCH)");
+  bool verify_reproducible = false;
+  fs.add_bool("verify-reproducible", 0, &verify_reproducible,
+              "build twice (with --reproducible) and fail, writing nothing, if the digests differ");
   fs.add_bool("single-snapshot", 0, &o.single_snapshot, "one layer per stage");
   fs.add_string("compression", 0, "gzip|zstd", &o.compression, "layer compression (default gzip)");
   fs.add_int("compression-level", 0, "N", &o.compression_level, "compression level");
@@ -94,10 +99,16 @@ int cmd_build(const Args& args) {
   fs.add_list("secret", 0, "id=ID,src=PATH|env=VAR", &secrets, "expose a secret to RUN --mount=type=secret");
   fs.add_list("build-context", 0, "NAME=SOURCE", &build_contexts,
               "name an extra context, e.g. busybox=oci-layout:///path:tag");
-  fs.add_string("isolation", 0, "auto|userns", &isolation, "how RUN steps are isolated (default auto)");
+  fs.add_string("isolation", 0, "auto|userns|chroot", &isolation,
+                "how RUN steps are isolated (default auto; see docs/isolation.md)");
   fs.add_string("snapshot-mode", 0, "auto|overlay|copy", &o.snapshot_mode,
                 "overlayfs upper dirs, or a copied tree and the walking differ (default auto)");
   fs.add_string("state-dir", 0, "DIR", &o.state_dir, "content store and caches (default ~/.local/share/slipway)");
+  std::string cache_ttl;
+  fs.add_bool("cache", 0, &o.cache, "reuse the layers of RUN, COPY, ADD and WORKDIR steps (docs/cache.md)");
+  fs.add_string("cache-repo", 0, "REPO", &o.cache_repo, "registry repository of the layer cache (shared)");
+  fs.add_string("cache-dir", 0, "DIR", &o.cache_dir, "local directory of the layer cache (checked first)");
+  fs.add_string("cache-ttl", 0, "DURATION", &cache_ttl, "cache entries older than this are misses (default 336h)");
   fs.add_string("log-format", 0, "text|json", &log_format, "progress as text lines or JSON events");
   fs.add_string("verbosity", 'v', "LEVEL", &o.verbosity, "info or debug");
   add_registry_flags(fs, o);
@@ -123,15 +134,23 @@ int cmd_build(const Args& args) {
     throw usage_error("--snapshot-mode must be auto, overlay or copy");
   }
   if (o.compression != "gzip" && o.compression != "zstd") throw usage_error("--compression must be gzip or zstd");
+  if (!cache_ttl.empty()) {
+    try {
+      o.cache_ttl_seconds = build::parse_duration_seconds(cache_ttl);
+    } catch (const Error& e) {
+      throw usage_error("--cache-ttl: " + e.message());
+    }
+  }
   if (o.image_format != "oci" && o.image_format != "docker") throw usage_error("--image-format must be oci or docker");
   if (log_format == "json") o.log_format = build::LogFormat::kJson;
   else if (log_format != "text") throw usage_error("--log-format must be text or json");
   if (isolation == "userns") o.isolation = build::Isolation::kUserns;
-  else if (isolation == "chroot") throw usage_error("--isolation chroot is not supported yet");
-  else if (isolation != "auto") throw usage_error("--isolation must be auto or userns");
+  else if (isolation == "chroot") o.isolation = build::Isolation::kChroot;
+  else if (isolation != "auto") throw usage_error("--isolation must be auto, userns or chroot");
   if (o.destinations.empty() && !o.no_push && o.oci_layout_path.empty() && o.tar_path.empty()) {
     throw usage_error("nothing to do: give --destination, --oci-layout-path, --tar-path or --no-push");
   }
+  if (verify_reproducible) o.reproducible = true;
   if (const char* s = getenv("SOURCE_DATE_EPOCH"); s && *s && o.reproducible) {
     try {
       o.source_date_epoch = std::stoll(s);
@@ -142,20 +161,53 @@ int cmd_build(const Args& args) {
 
   using sandbox::NamespaceState;
   auto state = sandbox::namespace_state();
-  if (state == NamespaceState::kUnprivileged) {
-    // Re-exec this very command inside a user namespace where we are root.
-    std::vector<std::string> argv = {"slipway", "build"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return sandbox::reexec_in_userns(argv, sandbox::plan_id_mapping());
+  constexpr const char* kWhyEnv = "_SLIPWAY_ISOLATION_WHY";
+  std::string isolation_log;
+  if (state == NamespaceState::kInUserns) {
+    const char* why = getenv(kWhyEnv);
+    isolation_log = "isolation: userns (" + std::string(why ? why : "re-executed in a user namespace") + ")";
+  } else {
+    auto choice = sandbox::choose_isolation(o.isolation, sandbox::probe_isolation());
+    if (choice.mode == sandbox::Mode::kUserns) {
+      // Re-exec this very command inside a user namespace where we are root.
+      setenv(kWhyEnv, choice.why.c_str(), 1);
+      std::vector<std::string> argv = {"slipway", "build"};
+      argv.insert(argv.end(), args.begin(), args.end());
+      return sandbox::reexec_in_userns(argv, sandbox::plan_id_mapping());
+    }
+    if (choice.mode == sandbox::Mode::kChroot) {
+      if (o.snapshot_mode == "overlay") {
+        throw usage_error("--snapshot-mode overlay needs mounts, which --isolation chroot runs without");
+      }
+      o.isolation = build::Isolation::kChroot;
+    }
+    isolation_log = "isolation: " + sandbox::mode_name(choice.mode) + " (" + choice.why + ")";
   }
   build::install_interrupt_handler();
   build::Progress progress(o.log_format, std::cerr, o.verbosity == "debug");
+  progress.info(isolation_log);
   bool userns = state == NamespaceState::kInUserns;
   bool single_id = userns && sandbox::current_mapping().single_id();
   if (single_id) {
     progress.info("rootless with one mapped id: chown in RUN is emulated (add a /etc/subuid range for real ids)");
   }
+  if (verify_reproducible) {
+    // The first build writes nothing; the second writes every output only
+    // when it matches the first (checked in write_outputs).
+    build::BuildOptions first = o;
+    first.destinations.clear();
+    first.no_push = true;
+    first.tar_path.clear();
+    first.oci_layout_path.clear();
+    first.digest_file.clear();
+    first.image_name_with_digest_file.clear();
+    first.manifest.clear();
+    progress.info("--verify-reproducible: first of two builds");
+    o.expect_digest = build::run_build(first, progress, userns, single_id).manifest_digest;
+    progress.info("--verify-reproducible: second build, expecting " + o.expect_digest->str());
+  }
   auto result = build::run_build(o, progress, userns, single_id);
+  if (verify_reproducible) progress.info("--verify-reproducible: both builds gave " + result.manifest_digest.str());
   std::cout << result.manifest_digest.str() << "\n";
   return 0;
 }

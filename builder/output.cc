@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
+#include <optional>
 
 #include "builder/fd_sink.h"
 #include "builder/registry_flags.h"
+#include "builder/reproducible.h"
 #include "common/fd.h"
 #include "layers/docker_archive.h"
 #include "common/error.h"
@@ -23,6 +26,27 @@ void write_text_file(const std::string& path, const std::string& text) {
   if (!out) throw Error("cannot write " + path);
   out << text;
   if (!out.flush()) throw Error("cannot write " + path);
+}
+
+// A cache hit's layer may not be in the store yet: the registry usually has
+// it already or mounts it from the cache repo, so it is fetched only when
+// the push really has to read it.
+registry::BlobSource blob_source(BuildEnv& env, const Descriptor& d) {
+  const std::string path = env.store.blob_path(d.digest);
+  const auto size = static_cast<uint64_t>(d.size);
+  if (!env.fetch_blob || env.store.exists(d.digest)) return registry::BlobSource::from_file(path, d.digest, size);
+  auto file = std::make_shared<std::optional<registry::BlobSource>>();
+  registry::BlobSource b;
+  b.digest = d.digest;
+  b.size = size;
+  b.read = [&env, d, path, size, file](uint64_t offset, char* buf, size_t len) -> size_t {
+    if (!*file) {
+      env.fetch_blob(d);
+      *file = registry::BlobSource::from_file(path, d.digest, size);
+    }
+    return (*file)->read(offset, buf, len);
+  };
+  return b;
 }
 
 registry::Reference destination(const std::string& text, const Platform& p, bool suffix) {
@@ -52,8 +76,7 @@ void add_to_index(const std::string& ref_text, const StageState& st, BuildEnv& e
     if (i < st.layers.size() && st.layers[i].source_host == ref.registry && !st.layers[i].source_repository.empty()) {
       mount_from.push_back(st.layers[i].source_repository);
     }
-    auto src = registry::BlobSource::from_file(env.store.blob_path(blobs[i].digest), blobs[i].digest,
-                                               static_cast<uint64_t>(blobs[i].size));
+    auto src = blob_source(env, blobs[i]);
     client.push_blob(ref.repository, src, mount_from);
   }
   client.put_manifest(ref.repository, manifest_desc.digest.str(), m.media_type, manifest_bytes);
@@ -102,6 +125,11 @@ BuildResult write_outputs(StageState& st, BuildEnv& env) {
   std::string manifest_bytes = manifest_json(m);
   Descriptor manifest_desc = describe_json(m.media_type, manifest_bytes);
   env.store.put(manifest_bytes, manifest_desc.digest);
+  if (o.expect_digest && *o.expect_digest != manifest_desc.digest) {
+    throw Error("--verify-reproducible: the second build gave " + manifest_desc.digest.str() + ", the first " +
+                o.expect_digest->str() + "; nothing was pushed or written. What differs:\n" +
+                explain_difference(env.store, *o.expect_digest, manifest_desc.digest));
+  }
 
   BuildResult result;
   result.manifest_digest = manifest_desc.digest;
@@ -109,6 +137,10 @@ BuildResult write_outputs(StageState& st, BuildEnv& env) {
   result.manifest_size = manifest_desc.size;
   Platform platform{st.config.os, st.config.architecture, st.config.variant, ""};
 
+  // Files on disk need every blob: cache hits not fetched yet come now.
+  if (env.fetch_blob && (!o.oci_layout_path.empty() || !o.tar_path.empty())) {
+    for (const auto& l : m.layers) env.fetch_blob(l);
+  }
   if (!o.oci_layout_path.empty()) {
     auto layout = OciLayout::create(o.oci_layout_path);
     // Hard links would tie the layout to our store's inodes; a layout is
@@ -161,7 +193,7 @@ BuildResult write_outputs(StageState& st, BuildEnv& env) {
             st.layers[i].source_repository != ref.repository) {
           mount_from.push_back(st.layers[i].source_repository);
         }
-        auto src = registry::BlobSource::from_file(env.store.blob_path(b.digest), b.digest, static_cast<uint64_t>(b.size));
+        auto src = blob_source(env, b);
         auto how = client.push_blob(ref.repository, src, mount_from);
         env.progress.debug(std::string(how == registry::BlobPush::kExisted ? "exists " : how == registry::BlobPush::kMounted ? "mounted " : "pushed ") +
                            b.digest.str());

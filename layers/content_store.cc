@@ -2,11 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <random>
 
 #include "common/error.h"
@@ -110,13 +112,46 @@ std::vector<Digest> ContentStore::list() const {
   return out;
 }
 
+size_t ContentStore::remove_abandoned(int64_t min_age_seconds) const {
+  std::string dir = root_ + "/blobs/sha256";
+  DIR* dp = ::opendir(dir.c_str());
+  if (!dp) throw sys_error("listing " + dir);
+  size_t removed = 0;
+  time_t now = ::time(nullptr);
+  while (dirent* e = ::readdir(dp)) {
+    std::string name = e->d_name;
+    if (name.rfind(".tmp-", 0) != 0) continue;
+    std::string path = dir + "/" + name;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st;
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    // The age check covers the instant between a writer's open and its flock.
+    if (now - st.st_mtime < min_age_seconds) continue;
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;  // a writer is alive
+    if (::unlink(path.c_str()) == 0) ++removed;
+  }
+  ::closedir(dp);
+  return removed;
+}
+
 ContentStore::Writer ContentStore::writer() const {
   // Temp files live beside the blobs so the final rename never crosses a file
   // system; the dot prefix keeps them out of list() and of OCI readers.
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::string temp = root_ + "/blobs/sha256/.tmp-" + random_hex();
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd >= 0) return Writer(this, UniqueFd(fd), temp);
+    if (fd >= 0) {
+      // Fresh file: nobody else can hold the lock, so this cannot block.
+      // It tells remove_abandoned() that the temp file is in use.
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        ::close(fd);
+        ::unlink(temp.c_str());
+        errno = e;
+        throw sys_error("locking " + temp);
+      }
+      return Writer(this, UniqueFd(fd), temp);
+    }
     if (errno != EEXIST) throw sys_error("creating " + temp);
   }
   throw Error("content store: cannot create a unique temp file in " + root_);

@@ -33,6 +33,10 @@ class ContentStore {
   void remove(const Digest& d) const;
   // Every committed sha256 blob, sorted.
   std::vector<Digest> list() const;
+  // Removes temp files left by writers that died (a crash, SIGKILL): a live
+  // writer holds an flock on its temp file, so an unlocked one older than
+  // `min_age_seconds` belongs to nobody. Returns how many were removed.
+  size_t remove_abandoned(int64_t min_age_seconds = 60) const;
 
   // Streams one blob into the store. Destroying it without commit() discards
   // the temp file.

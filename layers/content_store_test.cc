@@ -1,5 +1,7 @@
 #include "layers/content_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,4 +120,38 @@ TEST_CASE("content store: two processes commit the same and different blobs at o
   CHECK(blobs.size() == 41);
   CHECK(count_entries(tmp.path() + "/blobs/sha256") == 41);  // no temp files left
   for (auto& d : blobs) CHECK_NOTHROW(cs.read_all(d));
+}
+
+TEST_CASE("content store: abandoned temp files are removed, live writers' are not") {
+  TempDir tmp;
+  ContentStore cs(tmp.path());
+  std::string dir = tmp.path() + "/blobs/sha256";
+  auto age = [&](const std::string& path) {
+    struct timespec old[2] = {{0, UTIME_OMIT}, {::time(nullptr) - 3600, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), old, 0) == 0);
+  };
+  // A writer that crashed: its temp file exists and nobody holds its lock.
+  testing::write_file(dir + "/.tmp-dead", "partial");
+  age(dir + "/.tmp-dead");
+  // A live writer that has been quiet for an hour keeps its file.
+  auto w = cs.writer();
+  w.write("abc", 3);
+  std::string live;
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename() != ".tmp-dead") live = e.path().string();
+  }
+  REQUIRE(!live.empty());
+  age(live);
+  // A fresh abandoned file may be a writer between open and flock: kept.
+  testing::write_file(dir + "/.tmp-young", "x");
+  auto blob = cs.put("committed");
+
+  CHECK(cs.remove_abandoned() == 1);
+  CHECK(!std::filesystem::exists(dir + "/.tmp-dead"));
+  CHECK(std::filesystem::exists(live));
+  CHECK(std::filesystem::exists(dir + "/.tmp-young"));
+  CHECK(cs.exists(blob));
+  CHECK(w.commit() == sha256_of("abc"));
+  CHECK(cs.remove_abandoned(0) == 1);  // now .tmp-young counts as abandoned
+  CHECK(count_entries(dir) == 2);
 }
