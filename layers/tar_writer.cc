@@ -17,10 +17,35 @@
 
 #include "common/error.h"
 #include "common/fd.h"
+#include "layers/safe_path.h"
 #include "layers/unpack.h"  // the shared user.rootlesscontainers codec
 
 namespace slipway {
 namespace {
+
+// Opens a regular file's content. A relative source is resolved beneath
+// source_dir_fd as if it were "/": the tree (a build context, a stage) may
+// be changed by someone else between scan and write, and a directory swapped
+// for a symlink must not make us read a file outside it.
+UniqueFd open_source(int dir_fd, const std::string& source) {
+  UniqueFd fd;
+  if (source[0] == '/' || dir_fd == AT_FDCWD) {
+    fd.reset(::openat(dir_fd, source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw sys_error("tar: opening " + source);
+    return fd;
+  }
+  auto comps = layers::clean_components(source);
+  if (comps.empty()) throw Error("tar: source \"" + source + "\" names no file");
+  int err = 0;
+  UniqueFd parent = layers::resolve_dir(dir_fd, comps, comps.size() - 1, layers::Resolver::kAuto, &err);
+  if (!parent) {
+    errno = err;
+    throw sys_error("tar: opening " + source);
+  }
+  fd.reset(::openat(parent.get(), comps.back().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) throw sys_error("tar: opening " + source);
+  return fd;
+}
 
 constexpr size_t kChunk = 128 * 1024;
 
@@ -203,8 +228,7 @@ void write_tar(std::vector<TarEntry> entries, ByteSink& out, const TarOptions& o
     switch (kind) {
       case TarKind::kFile:
         if (!e->source.empty()) {
-          src.reset(::openat(options.source_dir_fd, e->source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-          if (!src) throw sys_error("tar: opening " + e->source);
+          src = open_source(options.source_dir_fd, e->source);
           struct stat st;
           if (::fstat(src.get(), &st) != 0) throw sys_error("tar: stat " + e->source);
           if (!S_ISREG(st.st_mode)) throw Error("tar: " + e->source + " is not a regular file");

@@ -275,3 +275,29 @@ TEST_CASE("tar: owners survive an unprivileged unpack and a re-pack (user.rootle
   CHECK(entries[1].gid == 1001);
   CHECK(entries[1].xattrs.empty());  // the bookkeeping xattr is not shipped
 }
+
+TEST_CASE("tar writer: a source dir swapped for a symlink cannot read outside the tree", "[tar]") {
+  TempDir tmp;
+  std::string root = tmp / "ctx", outside = tmp / "outside";
+  std::filesystem::create_directories(root + "/d");
+  std::filesystem::create_directories(outside);
+  write_file(root + "/d/f", "inside");
+  write_file(outside + "/f", "secret");
+  UniqueFd dir(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(dir);
+  auto entries = scan_tree(dir.get());
+  // Between the scan and the write, someone replaces d with a symlink out.
+  std::filesystem::remove_all(root + "/d");
+  for (const std::string& target : {outside, std::string("../outside")}) {
+    std::filesystem::remove(root + "/d");
+    std::filesystem::create_directory_symlink(target, root + "/d");
+    StringSink sink;
+    TarOptions o;
+    o.source_dir_fd = dir.get();
+    try {
+      write_tar(entries, sink, o);
+    } catch (const Error&) {
+    }
+    CHECK(sink.out.find("secret") == std::string::npos);
+  }
+}
