@@ -18,8 +18,9 @@ echo beta > "$ctx/b.txt"
 echo ignored > "$ctx/junk.log"
 echo '*.log' > "$ctx/.dockerignore"
 # Steps: 1 ARG, 2 RUN, 3 COPY, 4 RUN (deletes a file an earlier RUN made:
-# a whiteout that must survive a cache hit), 5 ARG, 6 RUN, 7 COPY, 8 RUN,
-# 9 WORKDIR, 10 RUN.
+# a whiteout that must survive a cache hit), 5 ARG, 6 RUN, 7 COPY, 8 RUN
+# (fails if hits before it were applied without that whiteout), 9 WORKDIR,
+# 10 RUN.
 cat > "$ctx/Dockerfile" <<'EOF'
 ARG REG
 FROM $REG/base/busybox:1
@@ -30,7 +31,7 @@ RUN cat /a.txt > /from-a && rm /tmp/gone
 ARG B=b0
 RUN echo "b=$B" > /b.out
 COPY b.txt /b.txt
-RUN cat /b.txt /a.out /b.out > /all
+RUN [ ! -e /tmp/gone ] && cat /b.txt /a.out /b.out > /all
 WORKDIR /app
 RUN pwd > /app/pwd
 EOF
@@ -143,7 +144,30 @@ done
 build "$TEST_TMP/logboth" "$TEST_TMP/both" $DIR $CACHE --no-push >/dev/null || fail "both: $(cat "$TEST_TMP/logboth")"
 [ "$(cached_steps "$TEST_TMP/logboth")" = "2 3 4 6 7 8 9 10" ] || fail "both: hits $(cached_steps "$TEST_TMP/logboth")"
 
-# 7. --cache-ttl: entries older than it are misses.
+# 7. COPY --from another stage is keyed by that stage's steps: all hits
+# apply nothing; a miss after it makes both stages' files real.
+mkdir -p "$TEST_TMP/ms"
+cat > "$TEST_TMP/ms/Dockerfile" <<'EOF'
+ARG REG
+FROM $REG/base/busybox:1 AS build
+RUN mkdir /out && echo built > /out/x
+COPY a.txt /out/a
+FROM $REG/base/busybox:1
+COPY --from=build /out /out
+RUN cat /out/x /out/a > /res
+EOF
+ms() { local log=$1 state=$2; shift 2; build "$log" "$state" $DIR -f "$TEST_TMP/ms/Dockerfile" "$@"; }
+ms "$TEST_TMP/logm1" "$TEST_TMP/m1" --no-push >/dev/null || fail "multi-stage 1: $(cat "$TEST_TMP/logm1")"
+ms "$TEST_TMP/logm2" "$TEST_TMP/m2" --no-push >/dev/null || fail "multi-stage 2: $(cat "$TEST_TMP/logm2")"
+[ "$(grep -c ' CACHED' "$TEST_TMP/logm2")" = 4 ] || fail "multi-stage: want 4 hits: $(cat "$TEST_TMP/logm2")"
+grep -q "fetching cached layer" "$TEST_TMP/logm2" && fail "multi-stage all-hit build fetched a layer"
+echo ALPHA > "$ctx/a.txt"
+ms "$TEST_TMP/logm3" "$TEST_TMP/m3" --oci-layout-path "$TEST_TMP/outm3" >/dev/null || fail "multi-stage 3: $(cat "$TEST_TMP/logm3")"
+[ "$(grep -c ' CACHED' "$TEST_TMP/logm3")" = 1 ] || fail "multi-stage: want 1 hit: $(cat "$TEST_TMP/logm3")"
+unpack_image "$TEST_TMP/outm3" latest "$TEST_TMP/rm3"
+[ "$(cat "$TEST_TMP/rm3/rootfs/res")" = "$(printf 'built\nALPHA')" ] || fail "multi-stage result: $(cat "$TEST_TMP/rm3/rootfs/res")"
+
+# 8. --cache-ttl: entries older than it are misses.
 sleep 2
 build "$TEST_TMP/logt" "$TEST_TMP/t" $DIR --cache-ttl 1s --no-push >/dev/null || fail "ttl: $(cat "$TEST_TMP/logt")"
 [ -z "$(cached_steps "$TEST_TMP/logt")" ] || fail "expired entries hit: $(cached_steps "$TEST_TMP/logt")"
