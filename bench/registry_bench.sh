@@ -85,7 +85,6 @@ image_mb=$(du -smc "$img"/blobs/sha256/* | tail -1 | cut -f1)
 [ "$(uname -m)" = x86_64 ] || { echo "registry_bench: the image says amd64; run on x86_64" >&2; exit 1; }
 
 # --- the registry ------------------------------------------------------------
-port=""
 reg_pid=""
 stop_registry() {
   if [ -n "$reg_pid" ]; then kill "$reg_pid" 2>/dev/null || true; wait "$reg_pid" 2>/dev/null || true; reg_pid=""; fi
@@ -104,7 +103,9 @@ start_registry() {
   stop_registry
   local dir=$work/registry
   rm -rf "$dir" && mkdir -p "$dir/storage"
-  [ -n "$port" ] || port=$(free_port)
+  # A new port each time: skopeo's blob-info cache (kept per registry host)
+  # would otherwise send it probing repositories of earlier runs.
+  port=$(free_port)
   cat >"$dir/config.yml" <<YAML
 version: 0.1
 log:
