@@ -9,6 +9,7 @@
 #include "builder/commands.h"
 #include "builder/flags.h"
 #include "builder/image_copy.h"
+#include "builder/interrupt.h"
 #include "builder/progress.h"
 #include "builder/registry_flags.h"
 #include "common/error.h"
@@ -76,6 +77,8 @@ int cmd_copy(const Args& args) {
     };
   }
 
+  // Ctrl-C removes the scratch space (blobs passing through the disk).
+  build::install_interrupt_handler();
   auto start = std::chrono::steady_clock::now();
   copy::CopyResult r = copy::copy_image(src, dst, co);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

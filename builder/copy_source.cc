@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <mutex>
 
 #include "builder/build.h"
+#include "builder/interrupt.h"
 #include "common/error.h"
 #include "common/temp_dir.h"
 #include "layers/docker_archive.h"
@@ -116,7 +116,7 @@ class LayoutSource : public CopySource {
 // manifest made for them (Docker v2s2, uncompressed layers as they are).
 class ArchiveSource : public CopySource {
  public:
-  ArchiveSource(const Location& src, Staging& staging) : tmp_(staging.tmp_parent(), "archive-"), store_(tmp_.path()) {
+  ArchiveSource(const Location& src, Staging& staging) : store_(staging.scratch("archive")) {
     auto images = read_docker_archive(src.path, store_);
     if (images.empty()) throw Error(src.path + " holds no image");
     std::string all;
@@ -146,34 +146,38 @@ class ArchiveSource : public CopySource {
   const ContentStore& store() override { return store_; }
 
  private:
-  TempDir tmp_;
   ContentStore store_;
   std::optional<DockerArchiveImage> image_;
   RawManifest manifest_;
 };
 
-std::mutex staging_mu;
-
 }  // namespace
 
-std::string Staging::dir() {
-  if (state_dir_.empty()) state_dir_ = build::default_state_dir();
-  return state_dir_;
+Staging::~Staging() {
+  if (tmp_) build::set_interrupt_cleanup_dir("");
+}
+
+const std::string& Staging::dir() {
+  if (!tmp_) {
+    if (state_dir_.empty()) state_dir_ = build::default_state_dir();
+    mkdir_p(state_dir_ + "/tmp", 0700);
+    tmp_.emplace(state_dir_ + "/tmp", "copy-");
+    build::set_interrupt_cleanup_dir(tmp_->path());
+  }
+  return tmp_->path();
 }
 
 const ContentStore& Staging::store() {
-  std::lock_guard lock(staging_mu);
-  if (!store_) {
-    mkdir_p(dir(), 0700);
-    store_ = std::make_unique<ContentStore>(dir() + "/content");
-  }
+  std::lock_guard lock(mu_);
+  if (!store_) store_ = std::make_unique<ContentStore>(dir() + "/blobs");
   return *store_;
 }
 
-std::string Staging::tmp_parent() {
-  std::lock_guard lock(staging_mu);
-  mkdir_p(dir() + "/tmp", 0700);
-  return dir() + "/tmp";
+std::string Staging::scratch(const std::string& name) {
+  std::lock_guard lock(mu_);
+  std::string path = dir() + "/" + name;
+  if (::mkdir(path.c_str(), 0700) != 0) throw sys_error("creating " + path);
+  return path;
 }
 
 void CopySource::stream_blob(const Descriptor& d, ContentStore::Writer& w) {

@@ -2,9 +2,12 @@
 // Where `slipway copy` reads from: a registry, an OCI layout or a
 // docker-archive, behind one interface so the copy logic is written once.
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "builder/image_copy.h"
+#include "common/temp_dir.h"
 #include "layers/content_store.h"
 #include "registry/client.h"
 #include "registry/manifest.h"
@@ -18,17 +21,25 @@ struct RawManifest {
   Digest digest;
 };
 
-// The content store under the state dir, made when first needed.
+// Scratch space under the state dir's tmp/ for blobs that must pass through
+// the disk: made on first use, removed when the copy ends (or is
+// interrupted), so copies do not grow the state dir.
 class Staging {
  public:
   explicit Staging(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+  ~Staging();
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+  // A content store for registry blobs. Thread-safe.
   const ContentStore& store();
-  // A scratch directory parent on the same filesystem as the store.
-  std::string tmp_parent();
+  // A fresh directory `name` inside the scratch space.
+  std::string scratch(const std::string& name);
 
  private:
-  std::string dir();
+  const std::string& dir();  // with mu_ held
+  std::mutex mu_;
   std::string state_dir_;
+  std::optional<TempDir> tmp_;
   std::unique_ptr<ContentStore> store_;
 };
 

@@ -7,7 +7,7 @@
 // repositories of one registry they are mounted, not uploaded. Blobs stream:
 // registry -> layout goes straight into the layout's store (verified at
 // commit); registry -> another registry or a docker-archive passes through a
-// content store on disk (verified before it is uploaded). Manifests keep
+// scratch content store on disk (verified before it is uploaded). Manifests keep
 // their exact bytes, so digests are preserved, except into a docker-archive,
 // which has no manifest of its own.
 #include <cstdint>
@@ -49,8 +49,9 @@ struct CopyOptions {
   std::optional<Platform> platform;  // default: the host's
   // Options for each registry contacted; `pushing` for the destination.
   std::function<registry::RegistryOptions(const std::string& host, bool pushing)> registry_options;
-  // Where blobs from a registry land when they must pass through the disk
-  // (a content store, shared with builds); created on first use.
+  // Blobs from a registry that must pass through the disk (into another
+  // registry or a docker-archive) go to a scratch dir under its tmp/,
+  // removed when the copy ends. "" is build::default_state_dir().
   std::string state_dir;
   int parallel = 4;  // blobs in flight at once
   // A human-readable line per blob and manifest (stderr in the CLI).

@@ -112,6 +112,10 @@ rm -rf "$TEST_TMP/x"
 "${sk[@]}" copy -q --src-tls-verify=false --override-arch arm64 "docker://$A/cross:multi" "oci:$TEST_TMP/x:x" ||
   fail "skopeo cannot pull arm64 from the cross-registry index"
 
+# Blobs that passed through the disk are gone once each copy ends.
+[ -d "$TEST_TMP/state/tmp" ] || fail "no copy went through the state dir"
+[ -z "$(ls -A "$TEST_TMP/state/tmp")" ] || fail "copies left scratch files: $(ls -A "$TEST_TMP/state/tmp")"
+
 # Errors: a missing SRC names it and fails with 1; bad usage is 2.
 err=$(scopy "$A/app:nope" "oci:$TEST_TMP/none:x" 2>&1 >/dev/null) && fail "a missing SRC was copied"
 expect_contains "$err" "copying $A/app:nope"
