@@ -9,6 +9,7 @@
 
 #include <fstream>
 
+#include "builder/chroot_step.h"
 #include "builder/context.h"
 #include "builder/sandbox.h"
 #include "builder/stage.h"
@@ -83,6 +84,7 @@ void plan_mount(MountPlan& plan, StageState& st, BuildEnv& env, const dockerfile
     }
     if (m.sharing == "locked" || m.sharing == "private") plan.held.push_back(lock_dir(dir));
     plan.binds.push_back({dir, m.target, false, false});  // caches are writable
+    plan.binds.back().persistent = true;
   } else if (m.type == "tmpfs") {
     plan.tmpfs.push_back({m.target, m.size ? static_cast<uint64_t>(*m.size) : 0});
   } else if (m.type == "secret") {
@@ -360,6 +362,10 @@ void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
   for (const auto& a : st.scope->run_history_args()) created_by += " " + a;
   for (const auto& a : spec.argv) created_by += " " + a;
   created_by += " # buildkit";
+  if (env.options.isolation == Isolation::kChroot) {
+    record_step(st, env, created_by, run_in_chroot(st, env, spec, loc));
+    return;
+  }
   if (env.copy_mode) {
     record_step(st, env, created_by, run_in_copy(st, env, spec, loc));
     return;

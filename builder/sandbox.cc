@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "builder/chroot_runner.h"
 #include "builder/seccomp_filter.h"
 #include "common/error.h"
 #include "common/fd.h"
@@ -240,11 +241,13 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
 }  // namespace
 
 void kill_running_step() {
+  kill_running_chroot_step();
   if (g_step_pid > 0) kill(static_cast<pid_t>(g_step_pid), SIGKILL);
 }
 
 RunResult run(const RunSpec& spec) {
   if (spec.argv.empty()) throw Error("RUN: empty command");
+  if (spec.chroot) return run_chroot(spec);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw sys_error("pipe");
   UniqueFd rd(fds[0]), wr(fds[1]);

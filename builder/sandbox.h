@@ -24,6 +24,9 @@ struct BindMount {
   // `source` safely and a path that changed in between is refused.
   dev_t expect_dev = 0;
   ino_t expect_ino = 0;
+  // A cache dir whose changes must persist: --isolation chroot moves it
+  // into the root for the step instead of copying it.
+  bool persistent = false;
 };
 
 struct TmpfsMount {
@@ -55,6 +58,9 @@ struct RunSpec {
   bool fake_chown = false;  // see SeccompOptions
   std::vector<BindMount> binds;
   std::vector<TmpfsMount> tmpfs;
+  // --isolation chroot: no namespaces and no mounts; `rootfs` is a plain
+  // dir already dressed by ChrootRoot (chroot_root.h). See chroot_runner.h.
+  bool chroot = false;
 };
 
 // Paths made inside the root only to serve as mount points (for example
