@@ -32,6 +32,11 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.rfi
 class Destination {
  public:
   virtual ~Destination() = default;
+  // One request before the parallel part, so the client learns the
+  // registry's auth scheme once: with Basic auth, a request that went out
+  // without credentials while another thread learned the scheme would get a
+  // 401 the authenticator does not retry.
+  virtual void warm_up(const Descriptor&) {}
   // Skips what the destination has; otherwise mounts or writes the blob.
   virtual BlobOutcome put_blob(CopySource& src, const Descriptor& d) = 0;
   // A manifest an index refers to (stored by digest).
@@ -56,6 +61,7 @@ class RegistryDest : public Destination {
     auto how = client_.push_blob(repo, blob);
     return how == registry::BlobPush::kUploaded ? BlobOutcome::kUploaded : BlobOutcome::kExisted;
   }
+  void warm_up(const Descriptor& d) override { client_.blob_size(ref_.repository, d.digest); }
   void put_manifest(const RawManifest& m) override {
     client_.put_manifest(ref_.repository, m.digest.str(), m.media_type, m.bytes);
   }
@@ -249,6 +255,7 @@ CopyResult run(const Location& src, const Location& dst, const CopyOptions& o) {
                    [](const Descriptor& a, const Descriptor& b) { return a.size > b.size; });
   CopyResult result;
   std::mutex mu;
+  if (!plan.blobs.empty()) dest->warm_up(plan.blobs.front());
   parallel_for(plan.blobs.size(), o.parallel, [&](size_t i) {
     const Descriptor& d = plan.blobs[i];
     BlobOutcome how;

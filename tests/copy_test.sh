@@ -112,6 +112,27 @@ rm -rf "$TEST_TMP/x"
 "${sk[@]}" copy -q --src-tls-verify=false --override-arch arm64 "docker://$A/cross:multi" "oci:$TEST_TMP/x:x" ||
   fail "skopeo cannot pull arm64 from the cross-registry index"
 
+# A registry with htpasswd auth on both ends of a copy: credentials come from
+# $DOCKER_CONFIG/config.json for each host; without them the error says so.
+export DOCKER_CONFIG="$TEST_TMP/docker"
+unset REGISTRY_AUTH_FILE XDG_RUNTIME_DIR
+mkdir -p "$DOCKER_CONFIG"
+echo '{}' >"$DOCKER_CONFIG/config.json"
+pw="s3cret-$RANDOM"
+REGISTRY_DIR="$TEST_TMP/reg-c" start_registry copier "$pw"
+C=$REGISTRY
+err=$("$SLIPWAY" copy --insecure-registry "$A" --insecure-registry "$C" "$A/app:amd64" "$C/private:v1" 2>&1 >/dev/null) &&
+  fail "a push without credentials succeeded"
+expect_contains "$err" "HTTP 401"
+expect_contains "$err" "$C/private"
+printf '{"auths":{"%s":{"auth":"%s"}}}' "$C" "$(printf 'copier:%s' "$pw" | base64 -w0)" >"$DOCKER_CONFIG/config.json"
+out=$("$SLIPWAY" copy --insecure-registry "$A" --insecure-registry "$C" --state-dir "$TEST_TMP/state" \
+  "$A/app:amd64" "$C/private:v1" 2>"$TEST_TMP/err") || fail "copy into an auth registry: $(cat "$TEST_TMP/err")"
+[ "$out" = "$amd64" ] || fail "auth copy printed $out"
+out=$("$SLIPWAY" copy --insecure-registry "$C" "$C/private:v1" "oci:$TEST_TMP/private:p" 2>"$TEST_TMP/err") ||
+  fail "copy out of an auth registry: $(cat "$TEST_TMP/err")"
+[ "sha256:$(sha_of "$("${sk[@]}" inspect --raw "oci:$TEST_TMP/private:p")")" = "$amd64" ] || fail "auth pull differs"
+
 # Blobs that passed through the disk are gone once each copy ends.
 [ -d "$TEST_TMP/state/tmp" ] || fail "no copy went through the state dir"
 [ -z "$(ls -A "$TEST_TMP/state/tmp")" ] || fail "copies left scratch files: $(ls -A "$TEST_TMP/state/tmp")"
