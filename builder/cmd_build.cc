@@ -202,6 +202,9 @@ int cmd_build(const Args& args) {
     first.digest_file.clear();
     first.image_name_with_digest_file.clear();
     first.manifest.clear();
+    // The first build runs every step, so the second (which may hit the
+    // cache) is checked against a real build, not against the cache.
+    first.cache = false;
     progress.info("--verify-reproducible: first of two builds");
     o.expect_digest = build::run_build(first, progress, userns, single_id).manifest_digest;
     progress.info("--verify-reproducible: second build, expecting " + o.expect_digest->str());
