@@ -196,13 +196,17 @@ bool BuildCache::step(StageState& st, const dockerfile::Instruction& ins,
   if (key) {
     env_.progress.debug("cache key " + *key + " for " + where(st, ins));
     for (auto& store : stores_) {
+      if (unreachable_.count(store.get())) continue;
       try {
         if (auto e = store->get(*key)) {
           apply_hit(st, ins, *e, store.get());
           return true;
         }
       } catch (const Error& e) {
-        env_.progress.warn("cache " + store->describe() + ": " + e.message() + " (treated as a miss)");
+        // One warning, not one (with retries and timeouts) per step.
+        env_.progress.warn("cache " + store->describe() + ": " + e.message() +
+                           " (not asked again in this build: its steps miss)");
+        unreachable_.insert(store.get());
       }
     }
   }
@@ -327,18 +331,20 @@ void BuildCache::overlay_apply(StageState& st, const Descriptor& layer) {
 void BuildCache::push_new_entries() {
   if (new_entries_.empty()) return;
   for (auto& store : stores_) {
+    if (unreachable_.count(store.get())) continue;  // already warned about
     size_t stored = 0;
     try {
       for (const auto& e : new_entries_) {
         store->put(e, env_.store);
         ++stored;
       }
+      env_.progress.info("cache " + store->describe() + ": stored " + std::to_string(stored) + " new entr" +
+                         (stored == 1 ? "y" : "ies"));
     } catch (const Error& e) {
-      env_.progress.warn("cache " + store->describe() + ": storing layers failed: " + e.message() +
+      env_.progress.warn("cache " + store->describe() + ": storing layers failed after " + std::to_string(stored) +
+                         " of " + std::to_string(new_entries_.size()) + " entries: " + e.message() +
                          " (the build itself succeeded)");
     }
-    env_.progress.info("cache " + store->describe() + ": stored " + std::to_string(stored) + " new entr" +
-                       (stored == 1 ? "y" : "ies"));
   }
 }
 

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,7 @@ class BuildCache {
   std::vector<std::unique_ptr<CacheStore>> stores_;  // --cache-dir first, then --cache-repo
   std::map<Digest, CacheStore*> blob_home_;          // where a hit's blob can be fetched from
   std::vector<CacheEntry> new_entries_;
+  std::set<CacheStore*> unreachable_;  // failed a lookup: skipped for the rest of the build
   int hits_ = 0;
   int misses_ = 0;
 };

@@ -172,4 +172,11 @@ sleep 2
 build "$TEST_TMP/logt" "$TEST_TMP/t" $DIR --cache-ttl 1s --no-push >/dev/null || fail "ttl: $(cat "$TEST_TMP/logt")"
 [ -z "$(cached_steps "$TEST_TMP/logt")" ] || fail "expired entries hit: $(cached_steps "$TEST_TMP/logt")"
 expect_exit 2 "$SLIPWAY" build --context "$ctx" --cache --cache-dir "$TEST_TMP/x" --cache-ttl 2weeks --no-push
+
+# 9. A cache repo nobody answers at: one warning, every step runs, the build succeeds.
+dead=127.0.0.1:$(free_port)
+build "$TEST_TMP/logx" "$TEST_TMP/x" --cache-repo "$dead/cache" --insecure-registry "$dead" --no-push >/dev/null \
+  || fail "an unreachable cache failed the build: $(cat "$TEST_TMP/logx")"
+[ "$(grep -c "^warning: cache $dead" "$TEST_TMP/logx")" = 1 ] || fail "want one warning: $(cat "$TEST_TMP/logx")"
+[ -z "$(cached_steps "$TEST_TMP/logx")" ] || fail "hits from nowhere"
 pass
