@@ -2,11 +2,14 @@
 # Self-hosting: the freshly built slipway builds its own image (both targets of
 # the repository's Dockerfile, from scripts/bundle's context), pushes them to
 # a docker-registry with Basic auth, and skopeo checks entrypoint, env and
-# platform. Then each image is unpacked and run from its own root via chroot:
-# the bundled binary must start with only what the image holds (loader, libs),
-# the debug image's /busybox/sh must work, and the debug image, used the way a
-# GitLab job uses it, builds examples/hello with a RUN step and pushes it with
-# the credentials in /slipway/.docker/config.json.
+# platform. Then each image is unpacked and run from its own root: the
+# bundled binary must start with only what the image holds (loader, libs),
+# the debug image's /busybox/sh must work, and the examples run as written:
+#  - examples/gitlab-ci/.gitlab-ci.yml: the build, test and manifest jobs'
+#    scripts, in the debug image and in the image the build job pushed;
+#  - examples/kubernetes: each Job's slipway args, in the release image, as
+#    root with --isolation chroot and as uid 1000 with a user namespace.
+# What a kubelet adds (seccomp, AppArmor, procMount, hostUsers) is not here.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_fixture/registry.sh"
 [ "$(id -u)" -eq 0 ] || fail "needs root (chroot into the unpacked image)"
@@ -115,14 +118,19 @@ yml_vars=()
 while IFS= read -r v; do yml_vars+=("$v"); done < <(ci_job build vars)
 ci_vars=(CI_REGISTRY="$REGISTRY" CI_REGISTRY_IMAGE="$REGISTRY/group/project" CI_REGISTRY_USER=ci-user
   CI_REGISTRY_PASSWORD='s3cret pass' CI_COMMIT_TAG=v1.0 CI_COMMIT_SHA=0123456789abcdef CI_PROJECT_DIR=/builds/project
-  BUILD_ARCH="$arch" REGISTRY_FLAGS="--insecure-registry $REGISTRY")
+  BUILD_ARCH="$arch" REGISTRY_FLAGS="--insecure-registry $REGISTRY"
+  BUILD_FLAGS="--cache --cache-repo $REGISTRY/group/project/cache")
+contained() {  # ROOTFS VAR=VALUE... ARGV...: ARGV chrooted in ROOTFS, a mount point, with only those variables
+  local root=$1; shift
+  mkdir -p "$root/proc" "$root/dev"
+  unshare -m --propagation private /bin/bash -c 'mount --bind "$1" "$1" && mount -t proc proc "$1/proc" &&
+      mount --rbind /dev "$1/dev" && shift && exec env -i "$@"' - "$root" "$@"
+}
 in_debug_image() {  # SCRIPT [VAR=VALUE...]
   local script=$1; shift
-  unshare -m --propagation private /bin/bash -c 'mount --bind "$1" "$1" && mount -t proc proc "$1/proc" &&
-      mount --rbind /dev "$1/dev" && shift && exec env -i "$@"' - "$dbg" \
-    "${dbg_env[@]}" "${yml_vars[@]}" "${ci_vars[@]}" "$@" "$chroot" "$dbg" /busybox/sh -e -c "$script"
+  contained "$dbg" "${dbg_env[@]}" "${yml_vars[@]}" "${ci_vars[@]}" "$@" "$chroot" "$dbg" /busybox/sh -e -c "$script"
 }
-mkdir -p "$dbg/builds/project" "$dbg/proc" "$dbg/dev"
+mkdir -p "$dbg/builds/project"
 cp -r "$SLIPWAY_SOURCE_DIR/examples/hello/." "$dbg/builds/project/"
 # The project's base from the test registry (no network), and a RUN step.
 sed -i "s|^FROM busybox|FROM $REGISTRY/library/busybox:1|" "$dbg/builds/project/Dockerfile"
@@ -133,6 +141,12 @@ skopeo copy -q --dest-tls-verify=false --dest-creds 'ci-user:s3cret pass' "oci:$
 in_debug_image "$(ci_job build script)" >"$TEST_TMP/build-job.log" 2>&1 ||
   fail "the build job in the debug image: $(cat "$TEST_TMP/build-job.log")"
 expect_match "$(cat "$dbg/builds/project/image-$arch.txt")" "^$REGISTRY/group/project:v1.0-$arch@sha256:[0-9a-f]{64}$"
+# The pipeline again (BUILD_FLAGS as the example suggests): every step a
+# cache hit from the cache repo.
+in_debug_image "$(ci_job build script)" >"$TEST_TMP/build-job-again.log" 2>&1 ||
+  fail "the build job, again: $(cat "$TEST_TMP/build-job-again.log")"
+[ "$(grep -c "CACHED" "$TEST_TMP/build-job-again.log")" = 2 ] ||
+  fail "the second build job must hit the cache for COPY and RUN: $(cat "$TEST_TMP/build-job-again.log")"
 built=$(cut -d@ -f2 "$dbg/builds/project/image-$arch.txt")
 # The credentials came from the job's config.json: a wrong password fails.
 in_debug_image "$(ci_job build script)" CI_REGISTRY_PASSWORD=wrong >"$TEST_TMP/build-job2.log" 2>&1 &&
@@ -162,4 +176,71 @@ raw=$(skopeo inspect --raw --tls-verify=false "${creds[@]}" "docker://$REGISTRY/
   fail "index platforms: $raw"
 [ "$(json_get "$raw" 'j["manifests"][0]["digest"]')" = "$built" ] || fail "the index does not list the built image"
 expect_contains "$(cat "$TEST_TMP/manifest-job.log")" "linux/arm64"
+
+# examples/kubernetes: both Jobs' slipway args are valid, and the
+# RuntimeDefault Job's container runs as written in the release image: its
+# volumes (workspace, state, the docker-config secret) in place, only the
+# destination pointed at the test registry.
+k8s_args() {  # FILE: the slipway container's args, one a line
+  python3 - "$SLIPWAY_SOURCE_DIR/examples/kubernetes/$1" <<'PY'
+import sys, yaml
+job = yaml.safe_load(open(sys.argv[1]))
+c = [c for c in job["spec"]["template"]["spec"]["containers"] if c["name"] == "slipway"][0]
+print("\n".join(c["args"]))
+PY
+}
+help=$("$SLIPWAY" build --help)
+for f in job-rootless.yaml job-runtimedefault.yaml; do
+  k8s=$(k8s_args "$f") || fail "examples/kubernetes/$f does not parse"
+  [ "$(echo "$k8s" | head -n1)" = build ] || fail "$f: the args must start with the command (the entrypoint is slipway)"
+  for flag in $(echo "$k8s" | sed -n 's/^\(--[a-z-]*\).*/\1/p'); do
+    expect_contains "$help" "$flag "
+  done
+done
+rel_env=()
+while IFS= read -r e; do rel_env+=("$e"); done < <(json_get "$(image_config "$TEST_TMP/pulled" test)" '"\n".join(j["config"]["Env"])')
+k8s=()
+while IFS= read -r a; do
+  [[ "$a" == --destination=* ]] && a="--destination=$REGISTRY/group/project:k8s"
+  k8s+=("$a")
+done < <(k8s_args job-runtimedefault.yaml)
+mkdir -p "$rel/workspace" "$rel/state"
+cp -r "$dbg/builds/project/." "$rel/workspace/"
+rm -f "$rel/workspace/image-"*.txt
+cp "$TEST_TMP/docker/config.json" "$rel/slipway/.docker/config.json"
+contained "$rel" "${rel_env[@]}" "$chroot" "$rel" /slipway/bin/slipway "${k8s[@]}" --insecure-registry "$REGISTRY" \
+  >"$TEST_TMP/k8s-job.log" 2>&1 || fail "the RuntimeDefault Job's container: $(cat "$TEST_TMP/k8s-job.log")"
+expect_contains "$(cat "$TEST_TMP/k8s-job.log")" "isolation: chroot"
+skopeo copy -q --src-tls-verify=false --src-creds 'ci-user:s3cret pass' \
+  "docker://$REGISTRY/group/project:k8s" "oci:$TEST_TMP/k8s:x" || fail "the Job pushed nothing"
+unpack_image "$TEST_TMP/k8s" x "$TEST_TMP/k8s-unpacked"
+[ "$(cat "$TEST_TMP/k8s-unpacked/rootfs/www/built.txt")" = "built in busybox" ] || fail "the Job's RUN step, chrooted"
+
+# The rootless Job's container: uid 1000 in the release image's own root,
+# with a user namespace for RUN. pivot_root, not chroot: the kernel refuses
+# a user namespace to a chrooted process. The host's setpriv drops to 1000
+# after the switch, run by the host's loader from the old root (now
+# /.oldroot), so it needs nothing from the image.
+k8s=()
+while IFS= read -r a; do
+  [[ "$a" == --destination=* ]] && a="--destination=$REGISTRY/group/project:rootless"
+  k8s+=("$a")
+done < <(k8s_args job-rootless.yaml)
+rm -rf "$rel/state" && mkdir -p "$rel/state" "$rel/.oldroot" && chown 1000:1000 "$rel/state"
+setpriv=$(command -v setpriv) || fail "setpriv (util-linux) is needed"
+loader=$(readlink -f "$(readelf -l "$setpriv" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')")
+env -i "${rel_env[@]}" "$(command -v unshare)" -m --propagation private /bin/bash -c 'image_path=$PATH
+    PATH=/usr/sbin:/usr/bin:/sbin:/bin
+    mount --bind "$1" "$1" && mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" &&
+    cd "$1" && pivot_root . .oldroot && shift && PATH=$image_path && exec "$@"' - "$rel" \
+  "/.oldroot$loader" --library-path "/.oldroot$(dirname "$loader")" "/.oldroot$setpriv" --reuid 1000 --regid 1000 --clear-groups \
+  /slipway/bin/slipway "${k8s[@]}" --insecure-registry "$REGISTRY" >"$TEST_TMP/k8s-rootless.log" 2>&1 ||
+  fail "the rootless Job's container: $(cat "$TEST_TMP/k8s-rootless.log")"
+expect_contains "$(cat "$TEST_TMP/k8s-rootless.log")" "isolation: userns"
+skopeo copy -q --src-tls-verify=false --src-creds 'ci-user:s3cret pass' \
+  "docker://$REGISTRY/group/project:rootless" "oci:$TEST_TMP/rootless:x" || fail "the rootless Job pushed nothing"
+unpack_image "$TEST_TMP/rootless" x "$TEST_TMP/rootless-unpacked"
+[ "$(cat "$TEST_TMP/rootless-unpacked/rootfs/www/built.txt")" = "built in busybox" ] || fail "the rootless Job's RUN step"
+[ "$(stat -c %u "$rel/state")" = 1000 ] && [ -z "$(find "$rel/state" -user 0 -print -quit)" ] ||
+  fail "the rootless build left root-owned files in its state dir: it did not run as uid 1000"
 pass
