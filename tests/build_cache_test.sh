@@ -179,4 +179,39 @@ build "$TEST_TMP/logx" "$TEST_TMP/x" --cache-repo "$dead/cache" --insecure-regis
   || fail "an unreachable cache failed the build: $(cat "$TEST_TMP/logx")"
 [ "$(grep -c "^warning: cache $dead" "$TEST_TMP/logx")" = 1 ] || fail "want one warning: $(cat "$TEST_TMP/logx")"
 [ -z "$(cached_steps "$TEST_TMP/logx")" ] || fail "hits from nowhere"
+# 10. Rootless (with and without a subordinate id range): hits before a miss
+# are applied inside the user namespace, deletions included.
+if [ "$(id -u)" -eq 0 ]; then
+  bin=$TEST_TMP/slipway
+  cp "$SLIPWAY" "$bin" && chmod 755 "$bin"
+  rctx=$TEST_TMP/rctx
+  mkdir -p "$rctx"
+  echo one > "$rctx/a.txt"
+  cat > "$rctx/Dockerfile" <<'EOF'
+FROM busybox
+RUN echo gone > /tmp/gone && echo 1 > /one
+RUN rm /tmp/gone && echo 2 > /two
+COPY a.txt /a.txt
+RUN [ ! -e /tmp/gone ] && cat /one /two /a.txt > /res
+EOF
+  chmod -R a+rX "$rctx" "$BASE"
+  for spec in "slipway-cache1 yes" "slipway-cache2 no"; do
+    set -- $spec
+    test_user "$1" "$2"
+    home=$TEST_TMP/home-$1
+    mkdir -p "$home" && chown "$1" "$home"
+    echo one > "$rctx/a.txt"
+    for i in 1 2; do
+      [ $i = 2 ] && echo two > "$rctx/a.txt"
+      runuser -u "$1" -- env HOME=/nonexistent "$bin" build --context "$rctx" \
+        --build-context busybox=oci-layout://"$BASE":latest --state-dir "$home/state$i" --reproducible \
+        --cache --cache-dir "$home/cache" --oci-layout-path "$home/out$i" >/dev/null 2>"$home/log$i" \
+        || fail "rootless ($1) build $i: $(cat "$home/log$i")"
+    done
+    [ "$(grep -c ' CACHED' "$home/log2")" = 2 ] || fail "rootless ($1): want 2 hits: $(cat "$home/log2")"
+    unpack_image "$home/out2" latest "$home/root"
+    [ "$(cat "$home/root/rootfs/res")" = "$(printf '1\n2\ntwo')" ] || fail "rootless ($1): /res"
+    [ ! -e "$home/root/rootfs/tmp/gone" ] || fail "rootless ($1): /tmp/gone is back"
+  done
+fi
 pass
