@@ -111,6 +111,16 @@ verify_pull "docker://$A/cross@$arm64" "$arm64"
 rm -rf "$TEST_TMP/x"
 "${sk[@]}" copy -q --src-tls-verify=false --override-arch arm64 "docker://$A/cross:multi" "oci:$TEST_TMP/x:x" ||
   fail "skopeo cannot pull arm64 from the cross-registry index"
+# manifest append takes a SRC from another registry the same way.
+make_oci_image "$TEST_TMP/img-arm" arm v7
+"${sk[@]}" copy -q --dest-tls-verify=false "oci:$TEST_TMP/img-arm:latest" "docker://$B/elsewhere:armv7" || fail "skopeo push armv7"
+"$SLIPWAY" manifest append --insecure-registry "$A" --insecure-registry "$B" --state-dir "$TEST_TMP/state" \
+  --target "$A/cross:multi" "$B/elsewhere:armv7" >/dev/null 2>"$TEST_TMP/err" || fail "append across registries: $(cat "$TEST_TMP/err")"
+raw=$("${sk[@]}" inspect --tls-verify=false --raw "docker://$A/cross:multi")
+[ "$(json_get "$raw" '" ".join(m["platform"]["architecture"] for m in j["manifests"])')" = "amd64 arm64 arm" ] || fail "appended index: $raw"
+rm -rf "$TEST_TMP/x"
+"${sk[@]}" copy -q --src-tls-verify=false --override-arch arm --override-variant v7 "docker://$A/cross:multi" "oci:$TEST_TMP/x:x" ||
+  fail "skopeo cannot pull arm/v7 from the appended index"
 
 # A registry with htpasswd auth on both ends of a copy: credentials come from
 # $DOCKER_CONFIG/config.json for each host; without them the error says so.
