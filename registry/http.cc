@@ -95,6 +95,7 @@ struct Transfer {
   std::exception_ptr error;  // thrown by the sink or body reader
   bool too_large = false;
   bool sink_started = false;
+  bool rewind_refused = false;
 };
 
 size_t header_callback(char* data, size_t size, size_t nitems, void* userdata) {
@@ -164,6 +165,14 @@ size_t read_callback(char* buf, size_t size, size_t nitems, void* userdata) {
 int seek_callback(void* userdata, curl_off_t offset, int origin) {
   auto* t = static_cast<Transfer*>(userdata);
   if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
+  // curl rewinds to send a body again on a fresh connection when a reused
+  // one died mid-request. For a request its caller retries itself (a PATCH
+  // into an upload session that may hold part of it) that would be an
+  // attempt beyond --push-retry, and usually a wasted one.
+  if (!t->request->retry && t->upload_pos > 0) {
+    t->rewind_refused = true;
+    return CURL_SEEKFUNC_FAIL;
+  }
   t->upload_pos = static_cast<uint64_t>(offset);
   return CURL_SEEKFUNC_OK;
 }
@@ -399,6 +408,7 @@ HttpResponse HttpClient::perform_once(const HttpRequest& request, std::string* t
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
   if (rc != CURLE_OK) {
     *transport_error = errbuf[0] ? trim(errbuf) : curl_easy_strerror(rc);
+    if (t.rewind_refused) *transport_error = "connection lost while sending the request body";
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM) {
       *transport_error += " (for a private CA use --registry-certificate " + host +
                           "=CA.pem; --skip-tls-verify-registry " + host + " turns verification off)";

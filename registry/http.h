@@ -40,7 +40,9 @@ struct HttpRequest {
   std::function<void(long status)> on_sink_start;
   bool follow_redirects = true;
   // Transient failures (connection errors, 5xx, 429) are retried only when
-  // this is set and the sink has not received anything yet.
+  // this is set and the sink has not received anything yet. Unset, curl does
+  // not re-send a partly sent body on a fresh connection either: the caller
+  // counts and resolves every failure itself.
   bool retry = true;
 };
 
