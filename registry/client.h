@@ -113,7 +113,9 @@ class RegistryClient {
   std::optional<std::string> try_mount(const std::string& repository, const Digest& digest,
                                        const std::string& from, bool* mounted);
   std::string start_upload(const std::string& repository, const Digest& digest);
-  void upload_chunked(const std::string& repository, const BlobSource& blob, std::string location);
+  // `failures` counts the failed requests of this blob's push so far; each
+  // step adds to it and gives up once it passes options().retries.
+  void upload_chunked(const std::string& repository, const BlobSource& blob, std::string location, int* failures);
   void upload_monolithic(const std::string& repository, const BlobSource& blob, const std::string& location);
   void finish_upload(const std::string& repository, const BlobSource& blob, HttpRequest request);
   std::string resolve(const std::string& location) const;

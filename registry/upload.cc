@@ -1,6 +1,8 @@
 // Blob upload: HEAD to skip, cross-repository mount, then a streaming
 // upload session (chunked PATCHes or one PUT), restarted when the registry
 // loses the session.
+#include <chrono>
+#include <optional>
 #include <thread>
 
 #include "common/error.h"
@@ -14,6 +16,10 @@ namespace {
 // upload: start over (or resume) rather than fail the push.
 struct SessionLost {
   std::string why;
+  // The registry's Retry-After, when its answer carried one.
+  std::optional<std::chrono::milliseconds> wait = std::nullopt;
+  // Already counted against --push-retry (the failed PATCH that led here).
+  bool counted = false;
 };
 
 // The chunked protocol is optional for registries; these answers mean
@@ -25,6 +31,9 @@ struct ChunkedUnsupported {
 std::string with_query(const std::string& location, const std::string& param) {
   return location + (location.find('?') == std::string::npos ? "?" : "&") + param;
 }
+
+// Answers worth another try of the same request after a pause.
+bool is_transient(long status) { return status == 429 || status == 408 || status >= 500; }
 
 // "0-1023" (or "bytes=0-1023") -> 1024: the next offset the registry expects.
 std::optional<uint64_t> next_offset_from_range(std::string range) {
@@ -104,12 +113,13 @@ BlobPush RegistryClient::push_blob(const std::string& repository, const BlobSour
     if (session) break;
   }
   bool chunked = http_.options().chunked_upload;
-  const int max_restarts = std::max(1, http_.options().retries);
-  for (int restarts = 0;; ++restarts) {
+  const int max_failures = http_.options().retries;
+  int failures = 0;
+  for (;;) {
     std::string location = session ? *session : start_upload(repository, blob.digest);
     session.reset();
     try {
-      if (chunked) upload_chunked(repository, blob, location);
+      if (chunked) upload_chunked(repository, blob, location, &failures);
       else upload_monolithic(repository, blob, location);
       log(LogLevel::kInfo, "uploaded blob " + blob.digest.str() + " (" + std::to_string(blob.size) + " bytes) to " +
                                host_ + "/" + repository);
@@ -118,19 +128,34 @@ BlobPush RegistryClient::push_blob(const std::string& repository, const BlobSour
       log(LogLevel::kInfo, host_ + ": chunked upload refused (" + e.why + "); uploading in one request");
       chunked = false;
     } catch (const SessionLost& e) {
-      if (restarts >= max_restarts) {
-        throw Error("pushing blob " + blob.digest.str() + " to " + host_ + "/" + repository + ": " + e.why +
-                    " (gave up after " + std::to_string(restarts + 1) + " upload sessions)");
+      // A closing PUT whose answer was lost may still have stored the blob:
+      // uploading it again would only cost time.
+      std::optional<uint64_t> have;
+      try {
+        have = head_blob(repository, blob.digest, "pull,push");
+      } catch (const Error&) {
+        // Cannot tell: upload it again.
+      }
+      if (have && *have == blob.size) {
+        log(LogLevel::kInfo, "pushing blob " + blob.digest.str() + ": " + e.why + ", but the registry has it");
+        return BlobPush::kUploaded;
+      }
+      if (!e.counted) ++failures;
+      if (failures > max_failures) {
+        throw Error(where("pushing blob " + blob.digest.str() + " to", repository) + ": " + e.why + " (gave up after " +
+                    std::to_string(failures) + " failed attempts)");
       }
       log(LogLevel::kInfo, "pushing blob " + blob.digest.str() + ": " + e.why + "; restarting the upload");
-      std::this_thread::sleep_for(http_.backoff(restarts, nullptr));
+      if (!e.counted) std::this_thread::sleep_for(e.wait ? *e.wait : http_.backoff(failures - 1, nullptr));
     }
   }
 }
 
-void RegistryClient::upload_chunked(const std::string& repository, const BlobSource& blob, std::string location) {
+void RegistryClient::upload_chunked(const std::string& repository, const BlobSource& blob, std::string location,
+                                    int* failures) {
   const uint64_t chunk = std::max<uint64_t>(http_.options().upload_chunk_size, 1);
   const std::vector<std::string> scopes = {repository_scope(repository, "pull,push")};
+  const std::string action = "uploading blob " + blob.digest.str() + " to";
   uint64_t offset = 0;
   while (offset < blob.size) {
     uint64_t n = std::min(chunk, blob.size - offset);
@@ -144,23 +169,31 @@ void RegistryClient::upload_chunked(const std::string& repository, const BlobSou
     req.body_size = n;
     req.body_reader = [&blob, base](uint64_t off, char* buf, size_t len) { return blob.read(base + off, buf, len); };
     HttpResponse r;
-    bool transport_failed = false;
+    std::string why;
     try {
-      r = send(req, scopes, where("uploading blob " + blob.digest.str() + " to", repository));
+      r = send(req, scopes, where(action, repository));
     } catch (const TransportFailure& e) {
-      transport_failed = true;
-      log(LogLevel::kDebug, "PATCH failed: " + e.message());
+      why = e.message();
     }
-    if (!transport_failed && r.status == 202) {
+    if (why.empty() && r.status == 202) {
       if (!r.header("location").empty()) location = resolve(r.header("location"));
       auto next = next_offset_from_range(r.header("range"));
       offset = next ? *next : offset + n;
       continue;
     }
-    if (!transport_failed && r.status != 416 && r.status < 500 && r.status != 404) {
-      if (r.status == 401 || r.status == 403) fail(r, "uploading blob " + blob.digest.str() + " to", repository);
+    if (why.empty() && !is_transient(r.status) && r.status != 416 && r.status != 404) {
+      if (r.status == 401 || r.status == 403) fail(r, action, repository);
       throw ChunkedUnsupported{"HTTP " + std::to_string(r.status)};
     }
+    if (why.empty()) why = "HTTP " + std::to_string(r.status);
+    // Every failed PATCH counts, progress or not: a registry that fails each
+    // one must end the push, not keep it going chunk by chunk forever.
+    if (++*failures > http_.options().retries) {
+      throw Error(where("pushing blob " + blob.digest.str() + " to", repository) + ": " + why + " (gave up after " +
+                  std::to_string(*failures) + " failed attempts)");
+    }
+    log(LogLevel::kInfo, where(action, repository) + ": " + why + "; asking the registry where the upload stands");
+    std::this_thread::sleep_for(http_.backoff(*failures - 1, why.rfind("HTTP ", 0) == 0 ? &r : nullptr));
     // Where does the session stand? A GET on it reports the received range.
     HttpRequest status_req;
     status_req.url = location;
@@ -168,19 +201,20 @@ void RegistryClient::upload_chunked(const std::string& repository, const BlobSou
     try {
       s = send(status_req, scopes, where("checking upload of blob " + blob.digest.str() + " to", repository));
     } catch (const TransportFailure& e) {
-      throw SessionLost{e.message()};
+      throw SessionLost{e.message(), std::nullopt, true};
     }
     if (s.status == 204 || s.status == 202) {
       std::string range = s.header("range");
-      auto next = next_offset_from_range(range);
-      offset = range.empty() ? 0 : next.value_or(0);
-      if (offset > blob.size) throw SessionLost{"registry reports more data than the blob has"};
+      // distribution reports an empty session as "0-0", which would also
+      // mean one byte: start over at 0 (a wrong guess costs one 416).
+      offset = range.empty() || range == "0-0" || range == "bytes=0-0" ? 0 : next_offset_from_range(range).value_or(0);
+      if (offset > blob.size) throw SessionLost{"registry reports more data than the blob has", std::nullopt, true};
       if (!s.header("location").empty()) location = resolve(s.header("location"));
-      if (offset == 0) throw SessionLost{"upload session holds no data"};
       log(LogLevel::kDebug, "resuming upload of " + blob.digest.str() + " at " + std::to_string(offset));
       continue;
     }
-    throw SessionLost{"upload session lost (HTTP " + std::to_string(s.status) + ")"};
+    throw SessionLost{why + ", then the upload session was lost (HTTP " + std::to_string(s.status) + ")",
+                      std::nullopt, true};
   }
   HttpRequest put;
   put.method = "PUT";
@@ -202,6 +236,10 @@ void RegistryClient::upload_monolithic(const std::string& repository, const Blob
 }
 
 void RegistryClient::finish_upload(const std::string& repository, const BlobSource& blob, HttpRequest request) {
+  // Failures are handled by push_blob, which first checks whether the blob
+  // landed anyway, then starts a new session: retrying here as well would
+  // multiply the attempts --push-retry allows.
+  request.retry = false;
   HttpResponse r;
   try {
     r = send(request, {repository_scope(repository, "pull,push")},
@@ -210,6 +248,19 @@ void RegistryClient::finish_upload(const std::string& repository, const BlobSour
     throw SessionLost{e.message()};
   }
   if (r.status == 404) throw SessionLost{"upload session lost (HTTP 404)"};
+  // distribution's answer to a PUT into a session it is already closing (a
+  // retry of a PUT whose answer was lost): push_blob finds out whether the
+  // blob landed. Real corruption fails again on the next session.
+  if (std::string errors = describe_registry_errors(r.body);
+      r.status == 400 && (errors.find("DIGEST_INVALID") != std::string::npos ||
+                          errors.find("BLOB_UPLOAD_INVALID") != std::string::npos)) {
+    throw SessionLost{"HTTP 400 closing the upload: " + errors};
+  }
+  if (is_transient(r.status)) {
+    std::optional<std::chrono::milliseconds> wait;
+    if (!r.header("retry-after").empty()) wait = http_.backoff(0, &r);
+    throw SessionLost{"HTTP " + std::to_string(r.status) + " closing the upload", wait};
+  }
   if (r.status != 201 && !r.ok()) fail(r, "uploading blob " + blob.digest.str() + " to", repository);
   if (std::string dcd = r.header("docker-content-digest"); !dcd.empty() && Digest::parse(dcd) != blob.digest) {
     throw Error("pushing blob " + blob.digest.str() + " to " + host_ + "/" + repository + ": registry computed " + dcd);
