@@ -317,11 +317,14 @@ void RegistryClient::get_blob_from(const std::string& repository, const Digest& 
   if (digest.algorithm != "sha256") throw Error(action + " " + host_ + "/" + repository + ": unsupported digest");
   Sha256 hash;
   uint64_t got = 0;
-  int resumes = 0;
+  // Failed GETs of this blob so far, whatever went wrong: --image-download-retry
+  // bounds them all, so retries at one level never multiply those at another.
+  int failures = 0;
   for (;;) {
     uint64_t skip = 0;  // bytes to drop when a server ignores Range
     HttpRequest req;
     req.url = repo_url(repository) + "/blobs/" + digest.str();
+    req.retry = false;  // retried here, resuming where the last attempt stopped
     if (got > 0) req.headers.push_back({"Range", "bytes=" + std::to_string(got) + "-"});
     req.on_sink_start = [&](long status) { skip = (got > 0 && status != 206) ? got : 0; };
     req.sink = [&](const char* data, size_t len) {
@@ -339,17 +342,30 @@ void RegistryClient::get_blob_from(const std::string& repository, const Digest& 
       got += len;
       sink(data, len);
     };
+    std::string why;
+    HttpResponse r;
     try {
-      HttpResponse r = send(req, {pull_scope(repository)}, where(action, repository));
-      if (!r.ok()) fail(r, action, repository);
-      break;
+      r = send(req, {pull_scope(repository)}, where(action, repository));
     } catch (const TransportFailure& e) {
-      if (resumes >= http_.options().retries) throw;
-      auto wait = http_.backoff(resumes++, nullptr);
-      log(LogLevel::kInfo, action + " " + host_ + "/" + repository + ": connection lost after " +
-                               std::to_string(got) + " bytes; resuming");
-      std::this_thread::sleep_for(wait);
+      why = e.message();
     }
+    if (why.empty()) {
+      if (r.ok() && (expected_size < 0 || got >= static_cast<uint64_t>(expected_size))) break;
+      if (!r.ok() && !(r.status >= 500 || r.status == 429 || r.status == 408)) fail(r, action, repository);
+      if (r.ok()) {
+        // A "complete" answer shorter than the descriptor says: cut off by
+        // something between us and the registry. Resume like a drop.
+        why = where(action, repository) + ": the answer ended after " + std::to_string(got) + " of " +
+              std::to_string(expected_size) + " bytes";
+      }
+    }
+    if (++failures > http_.options().retries) {
+      if (!why.empty()) throw Error(why + " (gave up after " + std::to_string(failures) + " attempts)");
+      fail(r, action, repository);
+    }
+    log(LogLevel::kInfo, (why.empty() ? where(action, repository) + ": HTTP " + std::to_string(r.status) : why) +
+                             "; retrying from byte " + std::to_string(got));
+    std::this_thread::sleep_for(http_.backoff(failures - 1, why.empty() ? &r : nullptr));
   }
   if (expected_size >= 0 && got != static_cast<uint64_t>(expected_size)) {
     throw Error(action + " " + host_ + "/" + repository + ": got " + std::to_string(got) + " bytes, expected " +
