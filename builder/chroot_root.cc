@@ -307,18 +307,20 @@ void ChrootRoot::restore() {
   for (auto it = swaps_.rbegin(); it != swaps_.rend(); ++it) {
     std::string ours = path_of(it->parent.get(), it->name);
     if (it->mounted && umount2(ours.c_str(), MNT_DETACH) != 0) note("unmount " + it->name);
-    if (!it->move_back.empty()) {
-      if (renameat(it->parent.get(), it->name.c_str(), AT_FDCWD, it->move_back.c_str()) != 0) {
-        note("moving cache " + it->move_back + " back");
-        mkdir(it->move_back.c_str(), 0755);  // an empty cache beats a missing one
-      }
+    if (!it->move_back.empty() && renameat(it->parent.get(), it->name.c_str(), AT_FDCWD, it->move_back.c_str()) != 0) {
+      // The step removed the cache (or its parent): it starts empty again.
+      if (errno != ENOENT) note("moving cache " + it->move_back + " back");
+      mkdir(it->move_back.c_str(), 0755);
     }
     try {
       remove_tree(ours);
     } catch (const Error& e) {
       if (first_error.empty()) first_error = e.what();
     }
-    if (!it->saved.empty() && renameat(scratch_.get(), it->saved.c_str(), it->parent.get(), it->name.c_str()) != 0) {
+    // ENOENT: the step removed the parent dir itself (rm -rf /etc), so the
+    // image's entry goes with it, as the differ already recorded.
+    if (!it->saved.empty() && renameat(scratch_.get(), it->saved.c_str(), it->parent.get(), it->name.c_str()) != 0 &&
+        errno != ENOENT) {
       note("putting the image's " + it->name + " back");
     }
   }

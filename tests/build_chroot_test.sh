@@ -111,6 +111,30 @@ unpack_image "$TEST_TMP/p" latest "$TEST_TMP/up"
 [ "$(cat "$TEST_TMP/up/rootfs/proc-was-empty")" = empty ] || fail "/proc in the pod"
 [ -e "$TEST_TMP/up/rootfs/proc" ] && fail "/proc reached the image"
 
+# A step may remove what the sandbox put in (a mount would have refused):
+# the build goes on, and the image lacks what the step removed.
+printf 'FROM busybox\nRUN rm -rf /dev /etc/hosts /etc/resolv.conf && rm -rf /etc && echo gone > /gone\nRUN test -c /dev/null && test -s /etc/hosts\n' \
+  > "$ctx2/Dockerfile"
+"$POD" -- "$bin" build --context "$ctx2" --build-context busybox=oci-layout://"$BASE":latest --state-dir "$TEST_TMP/p.state" \
+  --oci-layout-path "$TEST_TMP/g" 2>"$TEST_TMP/g.log" >/dev/null || fail "removing sandbox paths: $(cat "$TEST_TMP/g.log")"
+unpack_image "$TEST_TMP/g" latest "$TEST_TMP/ug"
+[ -e "$TEST_TMP/ug/rootfs/gone" ] || fail "the step's own file is missing"
+[ -e "$TEST_TMP/ug/rootfs/etc" ] && fail "/etc was removed by the step but is in the image"
+
+# SIGTERM during a chrooted step: the step and everything it started die,
+# and the stage root and work dir go.
+printf 'FROM busybox\nRUN sleep 3173 & sleep 3174\n' > "$ctx2/Dockerfile"
+"$POD" -- "$bin" build --context "$ctx2" --build-context busybox=oci-layout://"$BASE":latest --state-dir "$TEST_TMP/i.state" \
+  --no-push >/dev/null 2>&1 &
+harness=$!
+for _ in $(seq 100); do pgrep -f "sleep 3174" >/dev/null && break; sleep 0.1; done
+pgrep -f "sleep 3174" >/dev/null || fail "the step never started"
+pkill -TERM -P "$harness" -x slipway || kill -TERM "$(pgrep -P "$harness")"
+wait "$harness" && fail "an interrupted build succeeded"
+sleep 0.5
+pgrep -f "sleep 317[34]" >/dev/null && fail "processes of the interrupted step survived: $(pgrep -af 'sleep 317[34]')"
+[ -z "$(ls -A "$TEST_TMP/i.state/tmp")" ] || fail "the interrupted build left $(ls "$TEST_TMP/i.state/tmp")"
+
 # A failing step fails the build and leaves the stage root clean for nobody.
 printf 'FROM busybox\nRUN exit 3\n' > "$ctx2/Dockerfile"
 out=$("$POD" -- "$bin" build --context "$ctx2" --build-context busybox=oci-layout://"$BASE":latest \
