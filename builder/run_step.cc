@@ -259,6 +259,15 @@ void remove_created(const std::string& root, const CreatedPaths& created) {
   }
 }
 
+// The sandbox's warnings (chown not tracked, ...) are the same for every
+// step of a build: say each once.
+void warn_once(BuildEnv& env, const sandbox::RunResult& result) {
+  static std::set<std::string> said;
+  for (const auto& w : result.warnings) {
+    if (said.insert(w).second) env.progress.warn(w);
+  }
+}
+
 // Copy mode: the step runs on the stage's own root; the walking differ
 // compares it with its state before the step.
 std::optional<LayerResult> run_in_copy(StageState& st, BuildEnv& env, sandbox::RunSpec& spec,
@@ -271,6 +280,7 @@ std::optional<LayerResult> run_in_copy(StageState& st, BuildEnv& env, sandbox::R
   spec.rootfs = root;
   spec.use_overlay = false;
   auto result = sandbox::run(spec);
+  warn_once(env, result);
   if (env.single_snapshot) {
     remove_created(root, result.created_mountpoints);
     remove_created(root, ours);
@@ -282,7 +292,7 @@ std::optional<LayerResult> run_in_copy(StageState& st, BuildEnv& env, sandbox::R
     throw Error(loc + ": RUN returned a non-zero code: " + std::to_string(result.exit_code));
   }
   remove_created(root, result.created_mountpoints);
-  auto layer = write_walked_layer(env, before, root_fd.get());
+  auto layer = write_walked_layer(env, before, root_fd.get(), result.side_owners);
   remove_created(root, ours);
   return layer;
 }
@@ -385,6 +395,7 @@ void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
   for (auto it = st.layer_dirs.rbegin(); it != st.layer_dirs.rend(); ++it) spec.overlay.lowers.push_back(*it);
 
   auto result = sandbox::run(spec);
+  warn_once(env, result);
   if (result.exit_code != 0) {
     throw Error(loc + ": RUN returned a non-zero code: " + std::to_string(result.exit_code));
   }
@@ -396,7 +407,7 @@ void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
     if (S_ISDIR(s.st_mode)) rmdir(p.c_str());
     else if (S_ISREG(s.st_mode) && s.st_size == 0) unlink(p.c_str());
   }
-  record_step(st, env, created_by, commit_layer_dir(st, env, upper, mountpoints));
+  record_step(st, env, created_by, commit_layer_dir(st, env, upper, mountpoints, result.side_owners));
   remove_tree(mountpoints);
 }
 

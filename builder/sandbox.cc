@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -16,6 +17,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "builder/chroot_runner.h"
 #include "builder/seccomp_filter.h"
@@ -29,12 +31,24 @@ namespace {
 volatile sig_atomic_t g_step_pid = 0;
 
 // The child reports over a CLOEXEC pipe: "M<path>\n" for every mount point it
-// had to create, "E<message>\n" if setup failed. EOF without "E" means exec
-// succeeded.
+// had to create, "E<message>\n" if setup failed, "W<message>\n" for a
+// warning, and (from the supervisor, once the step is over) "O<uid> <gid>
+// <hex path>\n" for each owner kept on the side. EOF comes when the step's
+// process tree is gone.
 class Reporter {
  public:
   explicit Reporter(int fd) : fd_(fd) {}
   void created(const std::string& path) { send("M" + path + "\n"); }
+  void warn(const std::string& what) { send("W" + what + "\n"); }
+  void owner(const std::string& path, uint32_t uid, uint32_t gid) {
+    static const char hex[] = "0123456789abcdef";
+    std::string h;
+    for (unsigned char c : path) {
+      h.push_back(hex[c >> 4]);
+      h.push_back(hex[c & 15]);
+    }
+    send("O" + std::to_string(uid) + " " + std::to_string(gid) + " " + h + "\n");
+  }
   [[noreturn]] void fail(const std::string& what, int err) {
     send("E" + what + ": " + strerror(err) + "\n");
     _exit(126);
@@ -168,8 +182,74 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
   rep.fail("exec " + cmd + " (not found in PATH " + path + ")", err);
 }
 
+void send_fd(int sock, int fd) {
+  char dummy = 'L';
+  iovec iov{&dummy, 1};
+  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctrl;
+  msg.msg_controllen = sizeof ctrl;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+  }
+}
+
+// -1 when the peer closed the socket without sending an fd.
+int receive_fd(int sock) {
+  char dummy;
+  iovec iov{&dummy, 1};
+  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctrl;
+  msg.msg_controllen = sizeof ctrl;
+  ssize_t n;
+  while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  }
+  if (n <= 0) return -1;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) return -1;
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}
+
+// The step's parent, while the step runs: answers chown notifications until
+// the step's init is gone, then reports the owners kept on the side.
+int supervise(pid_t init, int sock, int proc_fd, Reporter& rep) {
+  UniqueFd listener(receive_fd(sock));
+  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, init, 0)));
+  std::optional<ChownSupervisor> sup;
+  if (listener) sup.emplace(listener.release(), proc_fd);
+  bool serving = sup.has_value();
+  int status = 0;
+  for (;;) {
+    pid_t done = waitpid(init, &status, WNOHANG);
+    if (done == init) break;
+    pollfd fds[2] = {{serving ? sup->listener() : -1, POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    // Without a pidfd (Linux < 5.3) the exit is noticed by polling waitpid.
+    int n = poll(fds, 2, pidfd ? -1 : 100);
+    if (n < 0 && errno != EINTR) break;
+    if (n > 0 && serving && (fds[0].revents & POLLIN) && !sup->serve_one()) serving = false;
+    // POLLHUP: no process uses the filter any more; the owners stay.
+    if (serving && (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) && !(fds[0].revents & POLLIN)) serving = false;
+  }
+  if (sup) {
+    for (const auto& [path, owner] : sup->side_owners()) rep.owner(path, owner.first, owner.second);
+  }
+  return status;
+}
+
 // PID 1 of the step: builds the root, drops to the step's user, execs.
-[[noreturn]] void step_init(const RunSpec& spec, Reporter& rep) {
+// `notify_sock`, if >= 0, gets the chown notification listener.
+[[noreturn]] void step_init(const RunSpec& spec, Reporter& rep, int notify_sock) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   const std::string& root = spec.rootfs;
   if (spec.use_overlay) {
@@ -231,11 +311,27 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
   }
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) rep.fail("no_new_privs", errno);
   try {
-    install_seccomp_filter({spec.fake_chown});
+    auto r = install_seccomp_filter({spec.fake_chown, notify_sock >= 0});
+    if (r.listener >= 0) {
+      send_fd(notify_sock, r.listener);
+      close(r.listener);
+    } else if (notify_sock >= 0) {
+      rep.warn("chown in RUN succeeds without effect: owners cannot be tracked (" + r.fallback_reason + ")");
+    }
   } catch (const Error& e) {
     rep.fail(e.what(), EPERM);
   }
+  if (notify_sock >= 0) close(notify_sock);
   exec_command(spec, rep);
+}
+
+void parse_owner(const std::string& rec, OwnerMap& out) {
+  auto sp1 = rec.find(' '), sp2 = rec.find(' ', sp1 + 1);
+  if (sp1 == std::string::npos || sp2 == std::string::npos) return;
+  std::string hex = rec.substr(sp2 + 1), path;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) path.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  out[path] = {static_cast<uint32_t>(std::stoul(rec.substr(0, sp1))),
+               static_cast<uint32_t>(std::stoul(rec.substr(sp1 + 1, sp2 - sp1 - 1)))};
 }
 
 }  // namespace
@@ -268,13 +364,33 @@ RunResult run(const RunSpec& spec) {
     if (unshare(flags) != 0) rep.fail("unshare", errno);
     // Nothing mounted below may propagate back to the builder's namespace.
     if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) rep.fail("make mounts private", errno);
+    // Tracking owners: this process serves the step's chown calls, and
+    // resolves their paths through a procfs of its own PID namespace.
+    UniqueFd proc, sock_ours, sock_init;
+    if (spec.fake_chown && spec.track_owners) {
+      std::string why;
+      proc.reset(open_own_proc(&why));
+      int sv[2];
+      if (proc && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0) {
+        sock_ours.reset(sv[0]);
+        sock_init.reset(sv[1]);
+      } else {
+        if (why.empty()) why = std::string("socketpair: ") + strerror(errno);
+        rep.warn("chown in RUN succeeds without effect: owners cannot be tracked (" + why + ")");
+      }
+    }
     pid_t init = fork();
     if (init < 0) rep.fail("fork", errno);
-    if (init == 0) step_init(spec, rep);
-    wr.reset();
+    if (init == 0) step_init(spec, rep, sock_init ? sock_init.get() : -1);
+    sock_init.reset();
     int status = 0;
-    while (waitpid(init, &status, 0) < 0 && errno == EINTR) {
+    if (sock_ours) {
+      status = supervise(init, sock_ours.get(), proc.get(), rep);
+    } else {
+      while (waitpid(init, &status, 0) < 0 && errno == EINTR) {
+      }
     }
+    wr.reset();
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
   }
   wr.reset();
@@ -295,6 +411,8 @@ RunResult run(const RunSpec& spec) {
     std::string line = buf.substr(start, nl - start);
     if (!line.empty() && line[0] == 'M') result.created_mountpoints.push_back(line.substr(1));
     if (!line.empty() && line[0] == 'E') error = line.substr(1);
+    if (!line.empty() && line[0] == 'W') result.warnings.push_back(line.substr(1));
+    if (!line.empty() && line[0] == 'O') parse_owner(line.substr(1), result.side_owners);
     start = nl + 1;
   }
   int status = 0;

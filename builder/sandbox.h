@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "builder/chown_supervisor.h"
+
 namespace slipway::sandbox {
 
 struct BindMount {
@@ -56,6 +58,9 @@ struct RunSpec {
   std::string hostname = "slipway";
   bool network_none = false;
   bool fake_chown = false;  // see SeccompOptions
+  // With fake_chown: record the intended owners (see chown_supervisor.h)
+  // rather than only faking success.
+  bool track_owners = true;
   std::vector<BindMount> binds;
   std::vector<TmpfsMount> tmpfs;
   // --isolation chroot: no namespaces and no mounts; `rootfs` is a plain
@@ -69,6 +74,11 @@ struct RunSpec {
 struct RunResult {
   int exit_code = 0;    // the command's, or 128+signal
   std::vector<std::string> created_mountpoints;  // absolute in-root paths
+  // Owners chown gave to inodes that cannot carry the rootless xattr
+  // (symlinks, devices, fifos), by in-root path; the layer must apply them.
+  OwnerMap side_owners;
+  // Degraded behaviour worth one warning (e.g. chown faked without tracking).
+  std::vector<std::string> warnings;
 };
 
 // Runs the command and waits for it. Throws Error when the sandbox cannot be

@@ -5,6 +5,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "builder/side_owners.h"
 #include "common/error.h"
 #include "layers/diff.h"
 #include "layers/unpack.h"
@@ -69,8 +70,10 @@ void record_step(StageState& st, BuildEnv& env, const std::string& created_by,
   }
 }
 
-std::optional<LayerResult> write_walked_layer(BuildEnv& env, const TreeState& before, int root_fd) {
+std::optional<LayerResult> write_walked_layer(BuildEnv& env, const TreeState& before, int root_fd,
+                                              const sandbox::OwnerMap& side_owners) {
   auto entries = walk_diff(before, root_fd);
+  apply_side_owners(entries, side_owners, root_fd);
   if (entries.empty()) return std::nullopt;
   TarOptions tar;
   tar.source_date_epoch = env.source_date_epoch;
@@ -115,7 +118,7 @@ void apply_to_root(StageState& st, BuildEnv& env, const LayerResult& layer) {
 }
 
 std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const std::string& dir,
-                                            const std::string& extra_lower) {
+                                            const std::string& extra_lower, const sandbox::OwnerMap& side_owners) {
   UniqueFd upper(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!upper) throw sys_error("open " + dir);
   auto lowers = open_layer_dirs(st);
@@ -127,6 +130,7 @@ std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const
   std::vector<int> raw;
   for (const auto& f : lowers) raw.push_back(f.get());
   auto entries = overlay_diff(upper.get(), raw);
+  apply_side_owners(entries, side_owners, upper.get());
   if (entries.empty()) {
     remove_tree(dir);
     return std::nullopt;

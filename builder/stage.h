@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "builder/build_options.h"
+#include "builder/chown_supervisor.h"
 #include "builder/context.h"
 #include "builder/progress.h"
 #include "builder/users.h"
@@ -104,12 +105,15 @@ void record_step(StageState& st, BuildEnv& env, const std::string& created_by,
 // nothing changed. On success the dir joins the stage's layer dirs.
 // `extra_lower`, if given, was stacked on top of the lowers for this step
 // only (the sandbox's mount points) and is diffed against too.
+// `side_owners`: owners a single-id RUN recorded by path (side_owners.h).
 std::optional<LayerResult> commit_layer_dir(StageState& st, BuildEnv& env, const std::string& dir,
-                                            const std::string& extra_lower = "");
+                                            const std::string& extra_lower = "",
+                                            const sandbox::OwnerMap& side_owners = {});
 
 // Copy mode: the layer of everything that changed under root_fd since
 // `before` (walking differ); nullopt when nothing did.
-std::optional<LayerResult> write_walked_layer(BuildEnv& env, const TreeState& before, int root_fd);
+std::optional<LayerResult> write_walked_layer(BuildEnv& env, const TreeState& before, int root_fd,
+                                              const sandbox::OwnerMap& side_owners = {});
 
 // Gives the directory `path` the mode, owner (true owner included when it
 // is only recorded in the rootless xattr) and times of `from`, so the differ
