@@ -113,7 +113,8 @@ unpack_image "$TEST_TMP/p" latest "$TEST_TMP/up"
 
 # A step may remove what the sandbox put in (a mount would have refused):
 # the build goes on, and the image lacks what the step removed.
-printf 'FROM busybox\nRUN rm -rf /dev /etc/hosts /etc/resolv.conf && rm -rf /etc && echo gone > /gone\nRUN test -c /dev/null && test -s /etc/hosts\n' \
+# Root in the step has lost CAP_SYS_CHROOT: no chroot-in-chroot escape.
+printf 'FROM busybox\nRUN rm -rf /dev /etc/hosts /etc/resolv.conf && rm -rf /etc && echo gone > /gone\nRUN test -c /dev/null && test -s /etc/hosts\nRUN ! chroot / /bin/true 2>/dev/null\n' \
   > "$ctx2/Dockerfile"
 "$POD" -- "$bin" build --context "$ctx2" --build-context busybox=oci-layout://"$BASE":latest --state-dir "$TEST_TMP/p.state" \
   --oci-layout-path "$TEST_TMP/g" 2>"$TEST_TMP/g.log" >/dev/null || fail "removing sandbox paths: $(cat "$TEST_TMP/g.log")"
