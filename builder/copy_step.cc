@@ -2,6 +2,7 @@
 // applied to a fresh layer dir so later RUN steps see the files.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -71,6 +72,18 @@ TarEntry entry_for(const ContextEntry& e, const std::string& archive_path, const
   t.uid = plan.uid.value_or(0);
   t.gid = plan.gid.value_or(0);
   return t;
+}
+
+// File capabilities travel with a copied file, as with Docker's and
+// BuildKit's COPY; no other xattr of the context's host does (SELinux
+// labels, user.* metadata). Unreadable (e.g. host-root caps seen from a user
+// namespace) means none.
+void copy_capability(TarEntry& e, int source_dir_fd) {
+  if (e.kind != TarKind::kFile || e.source.empty()) return;
+  std::string path = e.source[0] == '/' ? e.source : "/proc/self/fd/" + std::to_string(source_dir_fd) + "/" + e.source;
+  char buf[64];
+  ssize_t n = lgetxattr(path.c_str(), "security.capability", buf, sizeof buf);
+  if (n > 0) e.xattrs["security.capability"] = std::string(buf, static_cast<size_t>(n));
 }
 
 // One source (already expanded) into the plan.
@@ -285,6 +298,7 @@ void copy_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins
       plan.entries[p] = d;
     }
 
+    for (auto& [p, e] : plan.entries) copy_capability(e, ctx->root_fd());
     std::vector<TarEntry> entries;
     for (auto& [p, e] : plan.entries) entries.push_back(std::move(e));
     TarOptions tar;
