@@ -56,10 +56,23 @@ std::string in_child(Fn attempt) {
 
 std::string failed(const char* what) { return std::string(what) + ": " + strerror(errno); }
 
-// What the namespace sandbox needs: a private mount namespace in which a
-// file system can be mounted.
-std::string try_mount() {
+// What the namespace sandbox needs, after unshare(CLONE_NEWNS|CLONE_NEWPID):
+// a private mount namespace where a fresh proc (of the new PID namespace)
+// and a tmpfs can be mounted. A container that masks parts of its /proc
+// refuses the proc mount inside a user namespace, and then the sandbox
+// could not start a single step.
+std::string try_mounts() {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return failed("mount --make-rprivate /");
+  pid_t init = fork();  // PID 1 of the new namespace: only it sees it as its own
+  if (init < 0) return failed("fork");
+  if (init == 0) _exit(mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0 ? 0 : errno);
+  int status = 0;
+  while (waitpid(init, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    errno = WIFEXITED(status) ? WEXITSTATUS(status) : EPERM;
+    return failed("mount proc");
+  }
   if (mount("tmpfs", "/", "tmpfs", 0, "size=4k") != 0) return failed("mount tmpfs");
   return "";
 }
@@ -75,7 +88,7 @@ IsolationProbe probe_isolation() {
       if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) != 0) {
         return failed("unshare(CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWIPC|CLONE_NEWUTS)");
       }
-      return try_mount();
+      return try_mounts();
     });
     p.chroot = in_child([] { return chroot("/") == 0 ? std::string() : failed("chroot"); });
   } else {
@@ -85,11 +98,13 @@ IsolationProbe probe_isolation() {
   uid_t uid = geteuid();
   gid_t gid = getegid();
   p.userns = in_child([uid, gid] {
-    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return failed("unshare(CLONE_NEWUSER|CLONE_NEWNS)");
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) != 0) {
+      return failed("unshare(CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID)");
+    }
     if (!write_all("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1\n")) return failed("write uid_map");
     if (!write_all("/proc/self/setgroups", "deny")) return failed("write setgroups");
     if (!write_all("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1\n")) return failed("write gid_map");
-    return try_mount();
+    return try_mounts();
   });
   return p;
 }

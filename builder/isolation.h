@@ -21,8 +21,8 @@ namespace slipway::sandbox {
 struct IsolationProbe {
   bool root = false;  // euid 0, outside slipway's own user namespace
   unsigned uid = 0;
-  std::string namespaces;  // unshare(NEWNS|NEWPID|NEWIPC|NEWUTS) + mount, as root
-  std::string userns;      // unshare(NEWUSER|NEWNS), map our id, mount
+  std::string namespaces;  // unshare(NEWNS|NEWPID|NEWIPC|NEWUTS), mount proc and tmpfs, as root
+  std::string userns;      // unshare(NEWUSER|NEWNS|NEWPID), map our id, mount proc and tmpfs
   std::string chroot;      // chroot("/"), as root
 };
 
