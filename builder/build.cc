@@ -11,6 +11,7 @@
 #include <ctime>
 #include <fstream>
 #include <set>
+#include <utility>
 
 #include "builder/base_image.h"
 #include "builder/cache.h"
@@ -253,7 +254,8 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
       st->config = prev->config;
       st->layers = prev->layers;
       st->layer_dirs = prev->layer_dirs;
-      if (env.copy_mode) {
+      st->unpack_base = prev->unpack_base;  // --cache: prev's base is not unpacked yet
+      if (env.copy_mode && !st->unpack_base) {
         st->layer_dirs = {env.new_layer_dir()};
         copy_tree(prev->layer_dirs.at(0), st->layer_dirs[0]);
       }
@@ -269,14 +271,19 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
       auto img = images.resolve(base, platform);
       st->config = img.config;
       st->layers = img.layers;
-      st->layer_dirs.push_back(images.unpack(img));
       if (img.manifest_digest) st->cache_key = img.manifest_digest->str();
-      if (env.copy_mode) {
-        // The unpacked base is shared by builds: a stage works on its own copy.
-        std::string own = env.new_layer_dir();
-        copy_tree(st->layer_dirs[0], own);
-        st->layer_dirs = {own};
-      }
+      st->unpack_base = [&images, &env, img](StageState& s) {
+        std::string dir = images.unpack(img);
+        if (env.copy_mode) {
+          // The unpacked base is shared by builds: a stage works on its own copy.
+          std::string own = env.new_layer_dir();
+          copy_tree(dir, own);
+          dir = own;
+        }
+        s.layer_dirs.insert(s.layer_dirs.begin(), dir);
+      };
+      // With the cache, only a step that misses needs the files (cache.h).
+      if (!cache) std::exchange(st->unpack_base, nullptr)(*st);
       st->scope = std::make_unique<dockerfile::StageScope>(global, img.config.config.env);
       if (img.config.config.shell) st->shell = *img.config.config.shell;
       if (!platform_matches(platform, img.config.platform())) {

@@ -6,6 +6,7 @@
 
 #include <ctime>
 #include <set>
+#include <utility>
 
 #include "builder/cache_key.h"
 #include "builder/fetch.h"
@@ -282,6 +283,7 @@ void BuildCache::fetch_blob(const Descriptor& layer) {
 }
 
 void BuildCache::materialise(StageState& st) {
+  if (st.unpack_base) std::exchange(st.unpack_base, nullptr)(st);
   for (const auto& layer : st.pending_layers) {
     fetch_blob(layer);
     if (env_.copy_mode) {

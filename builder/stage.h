@@ -83,6 +83,9 @@ struct StageState {
   // `layer_dirs` (see cache.h).
   std::string cache_key;
   std::vector<Descriptor> pending_layers;
+  // --cache: unpacks the base image into `layer_dirs` when a step first
+  // needs the stage's files; empty once done (and always without a cache).
+  std::function<void(StageState&)> unpack_base;
 };
 
 // Reads a file of the stage's merged root ("etc/passwd"), never following a

@@ -75,6 +75,7 @@ d2=$(build "$TEST_TMP/log2" "$TEST_TMP/s2" $CACHE -d "$REGISTRY/app/img:1") || f
 grep -q "fetching cached layer" "$TEST_TMP/log2" && fail "an all-hit build fetched a layer: $(cat "$TEST_TMP/log2")"
 grep -q "^debug: pushed sha256" "$TEST_TMP/log2" && fail "an all-hit build uploaded a blob"
 [ "$(blobs)" = "$before" ] || fail "the registry got new blobs"
+[ -z "$(ls -A "$TEST_TMP/s2/rootfs" 2>/dev/null)" ] || fail "an all-hit build unpacked the base"
 layers=$(skopeo inspect --tls-verify=false "docker://$REGISTRY/app/img:1" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["Layers"][1:]))')
 for l in $layers; do
   [ ! -e "$TEST_TMP/s2/content/blobs/sha256/${l#sha256:}" ] || fail "cached layer $l was downloaded"
