@@ -86,6 +86,10 @@ void copy_capability(TarEntry& e, int source_dir_fd) {
   if (n > 0) e.xattrs["security.capability"] = std::string(buf, static_cast<size_t>(n));
 }
 
+// One time for every --link parent of a build, so the same COPY --link gives
+// the same layer in every stage of it.
+const int64_t build_start = std::time(nullptr);
+
 // One source (already expanded) into the plan.
 void add_source(Plan& plan, const BuildContext& ctx, const std::string& src, const std::string& dest,
                 bool dest_is_dir, bool parents, const IgnoreMatcher& exclude, const std::string& prefix = "") {
@@ -261,8 +265,12 @@ void copy_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins
     }
 
     // Parent directories: existing ones keep their metadata, new ones are
-    // 0755 and owned by the --chown user.
-    auto fds = open_layer_dirs(st);
+    // 0755 and owned by the --chown user. With --link the layer must not
+    // depend on what it lands on (BuildKit copies onto scratch and stacks the
+    // result): every parent is new, nothing of the stage is looked up, so a
+    // symlink there is not followed and any base gives the same layer.
+    bool link = ins.flag("link").value_or("false") == "true";
+    auto fds = link ? std::vector<UniqueFd>{} : open_layer_dirs(st);
     std::vector<int> raw;
     for (const auto& f : fds) raw.push_back(f.get());
     std::set<std::string> parents_needed;
@@ -279,7 +287,7 @@ void copy_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins
       TarEntry d;
       d.path = p;
       d.kind = TarKind::kDir;
-      if (auto hit = lookup_in_layers(raw, p)) {
+      if (auto hit = link ? std::nullopt : lookup_in_layers(raw, p)) {
         if (!S_ISDIR(hit->st.st_mode)) throw Error("cannot copy into /" + p + ": it exists and is not a directory");
         d.mode = hit->st.st_mode & 07777;
         d.uid = hit->st.st_uid;
@@ -293,7 +301,7 @@ void copy_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins
         d.mode = 0755;
         d.uid = plan.uid.value_or(0);
         d.gid = plan.gid.value_or(0);
-        d.mtime = env.source_date_epoch.value_or(std::time(nullptr));
+        d.mtime = env.source_date_epoch.value_or(link ? build_start : std::time(nullptr));
       }
       plan.entries[p] = d;
     }
