@@ -180,7 +180,29 @@ build "$TEST_TMP/logx" "$TEST_TMP/x" --cache-repo "$dead/cache" --insecure-regis
   || fail "an unreachable cache failed the build: $(cat "$TEST_TMP/logx")"
 [ "$(grep -c "^warning: cache $dead" "$TEST_TMP/logx")" = 1 ] || fail "want one warning: $(cat "$TEST_TMP/logx")"
 [ -z "$(cached_steps "$TEST_TMP/logx")" ] || fail "hits from nowhere"
-# 10. Rootless (with and without a subordinate id range): hits before a miss
+# 10. ADD of a URL: keyed by its --checksum; without one, always a miss.
+mkdir -p "$TEST_TMP/www" "$TEST_TMP/uctx"
+echo remote > "$TEST_TMP/www/r.txt"
+port=$(free_port)
+(cd "$TEST_TMP/www" && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
+web=$!
+at_exit "kill $web"
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+cat > "$TEST_TMP/uctx/Dockerfile" <<EOF
+FROM busybox
+ADD --checksum=sha256:$(sha256_hex "$TEST_TMP/www/r.txt") http://127.0.0.1:$port/r.txt /r.txt
+ADD http://127.0.0.1:$port/r.txt /r2.txt
+RUN cat /r.txt /r2.txt > /res
+EOF
+for i in 1 2; do
+  "$SLIPWAY" build --context "$TEST_TMP/uctx" --build-context busybox=oci-layout://"$BASE":latest \
+    --state-dir "$TEST_TMP/u$i" --cache --cache-dir "$TEST_TMP/ucache" --no-push 2>"$TEST_TMP/logu$i" >/dev/null \
+    || fail "ADD url build $i: $(cat "$TEST_TMP/logu$i")"
+done
+[ "$(grep ' CACHED' "$TEST_TMP/logu2" | sed 's/.*step \([0-9]\).*/\1/' | tr '\n' ' ')" = "1 " ] \
+  || fail "ADD url: want only step 1 cached: $(cat "$TEST_TMP/logu2")"
+
+# 11. Rootless (with and without a subordinate id range): hits before a miss
 # are applied inside the user namespace, deletions included.
 if [ "$(id -u)" -eq 0 ]; then
   bin=$TEST_TMP/slipway
