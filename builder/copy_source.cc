@@ -57,7 +57,11 @@ class RegistrySource : public CopySource {
   }
   const ContentStore& store() override { return staging_.store(); }
   void stream_blob(const Descriptor& d, ContentStore::Writer& w) override {
-    client_.get_blob(ref_.repository, d.digest, [&w](const char* p, size_t n) { w.write(p, n); }, d.size);
+    fetch(d, [&w](const char* p, size_t n) { w.write(p, n); });
+  }
+  bool can_fetch() const override { return true; }
+  void fetch(const Descriptor& d, const registry::BodySink& sink) override {
+    client_.get_blob(ref_.repository, d.digest, sink, d.size);
   }
   std::string registry_host() const override { return ref_.registry; }
   std::string repository() const override { return ref_.repository; }
@@ -178,6 +182,15 @@ std::string Staging::scratch(const std::string& name) {
   std::string path = dir() + "/" + name;
   if (::mkdir(path.c_str(), 0700) != 0) throw sys_error("creating " + path);
   return path;
+}
+
+std::string Staging::scratch_file(const std::string& name) {
+  std::lock_guard lock(mu_);
+  return dir() + "/" + name;
+}
+
+void CopySource::fetch(const Descriptor& d, const registry::BodySink&) {
+  throw Error("internal error: blob " + d.digest.str() + " cannot be fetched from a local source");
 }
 
 void CopySource::stream_blob(const Descriptor& d, ContentStore::Writer& w) {

@@ -34,6 +34,8 @@ class Staging {
   const ContentStore& store();
   // A fresh directory `name` inside the scratch space.
   std::string scratch(const std::string& name);
+  // The path of a file `name` inside the scratch space (not created).
+  std::string scratch_file(const std::string& name);
 
  private:
   const std::string& dir();  // with mu_ held
@@ -57,6 +59,10 @@ class CopySource {
   virtual const ContentStore& store() = 0;
   // Streams the blob into `w`; the caller commits (which verifies it).
   virtual void stream_blob(const registry::Descriptor& d, ContentStore::Writer& w);
+  // A registry SRC streams each blob into `sink`, verified as it ends;
+  // false when SRC is local (then blob_file() is the way).
+  virtual bool can_fetch() const { return false; }
+  virtual void fetch(const registry::Descriptor& d, const registry::BodySink& sink);
   // For cross-repository mounts: SRC's registry and repository ("" when
   // SRC is not in a registry).
   virtual std::string registry_host() const { return ""; }

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "builder/blob_relay.h"
 #include "builder/copy_source.h"
 #include "builder/fd_sink.h"
 #include "builder/progress.h"
@@ -47,7 +48,8 @@ class Destination {
 
 class RegistryDest : public Destination {
  public:
-  RegistryDest(const Location& dst, registry::RegistryOptions o) : ref_(dst.ref), client_(ref_.registry, std::move(o)) {}
+  RegistryDest(const Location& dst, registry::RegistryOptions o, Staging& staging)
+      : ref_(dst.ref), client_(ref_.registry, std::move(o)), staging_(staging) {}
 
   BlobOutcome put_blob(CopySource& src, const Descriptor& d) override {
     const std::string& repo = ref_.repository;
@@ -57,8 +59,14 @@ class RegistryDest : public Destination {
         client_.mount_blob(repo, d.digest, src.repository())) {
       return BlobOutcome::kMounted;
     }
-    auto blob = registry::BlobSource::from_file(src.blob_file(d), d.digest, static_cast<uint64_t>(d.size));
-    auto how = client_.push_blob(repo, blob);
+    registry::BlobPush how;
+    if (src.can_fetch()) {
+      how = relay_blob(client_, repo, d, staging_.scratch_file("relay-" + d.digest.hex),
+                       [&](const registry::BodySink& sink) { src.fetch(d, sink); });
+    } else {
+      how = client_.push_blob(repo, registry::BlobSource::from_file(src.blob_file(d), d.digest,
+                                                                     static_cast<uint64_t>(d.size)));
+    }
     return how == registry::BlobPush::kUploaded ? BlobOutcome::kUploaded : BlobOutcome::kExisted;
   }
   void warm_up(const Descriptor& d) override { client_.blob_size(ref_.repository, d.digest); }
@@ -75,6 +83,7 @@ class RegistryDest : public Destination {
  private:
   Reference ref_;
   registry::RegistryClient client_;
+  Staging& staging_;
 };
 
 class LayoutDest : public Destination {
@@ -206,14 +215,15 @@ void parallel_for(size_t n, int workers, const std::function<void(size_t)>& fn) 
   if (first) std::rethrow_exception(first);
 }
 
-std::unique_ptr<Destination> open_destination(const Location& dst, const Location& src, const CopyOptions& o) {
+std::unique_ptr<Destination> open_destination(const Location& dst, const Location& src, const CopyOptions& o,
+                                              Staging& staging) {
   switch (dst.kind) {
     case Location::Kind::kRegistry: {
       registry::RegistryOptions r = o.registry_options(dst.ref.registry, true);
       // The size is known and the file re-readable: one streaming PUT per
       // blob beats a PATCH per chunk, and a lost upload restarts anyway.
       r.chunked_upload = false;
-      return std::make_unique<RegistryDest>(dst, std::move(r));
+      return std::make_unique<RegistryDest>(dst, std::move(r), staging);
     }
     case Location::Kind::kOciLayout: return std::make_unique<LayoutDest>(dst);
     case Location::Kind::kDockerArchive: return std::make_unique<ArchiveDest>(dst, src);
@@ -249,7 +259,7 @@ CopyResult run(const Location& src, const Location& dst, const CopyOptions& o) {
     add_image(plan, top);
   }
 
-  auto dest = open_destination(dst, src, o);
+  auto dest = open_destination(dst, src, o, staging);
   // Largest first, so the long transfers overlap instead of trailing.
   std::stable_sort(plan.blobs.begin(), plan.blobs.end(),
                    [](const Descriptor& a, const Descriptor& b) { return a.size > b.size; });

@@ -6,10 +6,11 @@
 // Blobs the destination already has are skipped (HEAD first); between two
 // repositories of one registry they are mounted, not uploaded. Blobs stream:
 // registry -> layout goes straight into the layout's store (verified at
-// commit); registry -> another registry or a docker-archive passes through a
-// scratch content store on disk (verified before it is uploaded). Manifests keep
-// their exact bytes, so digests are preserved, except into a docker-archive,
-// which has no manifest of its own.
+// commit); registry -> another registry is uploaded while it downloads,
+// through a scratch file (blob_relay.h); registry -> docker-archive passes
+// through a scratch content store. Scratch space is removed when the copy
+// ends. Manifests keep their exact bytes, so digests are preserved, except
+// into a docker-archive, which has no manifest of its own.
 #include <cstdint>
 #include <functional>
 #include <optional>

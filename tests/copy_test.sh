@@ -143,6 +143,29 @@ out=$("$SLIPWAY" copy --insecure-registry "$C" "$C/private:v1" "oci:$TEST_TMP/pr
   fail "copy out of an auth registry: $(cat "$TEST_TMP/err")"
 [ "sha256:$(sha_of "$("${sk[@]}" inspect --raw "oci:$TEST_TMP/private:p")")" = "$amd64" ] || fail "auth pull differs"
 
+# A blob the source registry serves corrupted (same size) is caught while it
+# streams into the other registry, which ends up without it.
+make_oci_image "$TEST_TMP/img-bad" s390x
+scopy "oci:$TEST_TMP/img-bad:latest" "$A/bad:1" >/dev/null 2>&1 || fail "push img-bad"
+layer=$("${sk[@]}" inspect --tls-verify=false --raw "docker://$A/bad:1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"][7:])')
+data="$TEST_TMP/reg-a/storage/docker/registry/v2/blobs/sha256/${layer:0:2}/$layer/data"
+[ -f "$data" ] || fail "test setup: no blob file at $data"
+size=$(stat -c %s "$data")
+head -c "$size" /dev/zero >"$data"
+err=$(scopy "$A/bad:1" "$B/bad:1" 2>&1 >/dev/null) && fail "a corrupted blob was copied"
+expect_contains "$err" "sha256:$layer"
+expect_contains "$err" "corrupted"
+code=$(python3 -c '
+import sys, urllib.request, urllib.error
+try:
+    urllib.request.urlopen(urllib.request.Request(sys.argv[1], method="HEAD")); print(200)
+except urllib.error.HTTPError as e:
+    print(e.code)' "http://$B/v2/bad/blobs/sha256:$layer")
+[ "$code" = 404 ] ||
+  fail "the corrupted blob reached the other registry"
+err=$(scopy "$A/bad:1" "oci:$TEST_TMP/bad:1" 2>&1 >/dev/null) && fail "a corrupted blob was pulled"
+[ ! -e "$TEST_TMP/bad/blobs/sha256/$layer" ] || fail "the corrupted blob landed in the layout"
+
 # Blobs that passed through the disk are gone once each copy ends.
 [ -d "$TEST_TMP/state/tmp" ] || fail "no copy went through the state dir"
 [ -z "$(ls -A "$TEST_TMP/state/tmp")" ] || fail "copies left scratch files: $(ls -A "$TEST_TMP/state/tmp")"
