@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -198,7 +199,11 @@ void bring_from_other_registries(std::vector<Source>& sources, const Reference& 
     co.state_dir = rf.options.state_dir;
     const build::BuildOptions& o = rf.options;
     co.registry_options = [&o](const std::string& host, bool pushing) { return registry_options(o, pushing, host); };
-    co.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+    co.progress = [](const std::string& line) {
+      static std::mutex mu;  // blobs are copied on several threads
+      std::lock_guard lock(mu);
+      std::cerr << line << "\n";
+    };
     Reference into;
     into.registry = dest.registry;
     into.repository = dest.repository;
