@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/fd.h"
 
 namespace slipway::build {
 
@@ -127,11 +129,14 @@ void DirCacheStore::put(const CacheEntry& e, const ContentStore& from) {
     w.commit(e.layer->digest, static_cast<uint64_t>(e.layer->size));
   }
   std::string path = dir_ + "/entries/" + e.key + ".json";
-  std::string tmp = path + ".tmp" + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << cache_entry_json(e);
-    if (!out.flush()) throw Error("cannot write " + tmp);
+  // mkstemp, not a pid suffix: pods sharing the volume may all be pid 1.
+  std::string tmp = dir_ + "/entries/.tmp-XXXXXX";
+  UniqueFd fd(mkstemp(tmp.data()));
+  if (!fd) throw sys_error("create a temp file in " + dir_ + "/entries");
+  std::string text = cache_entry_json(e);
+  if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) || fchmod(fd.get(), 0644) != 0) {
+    unlink(tmp.c_str());
+    throw sys_error("write " + tmp);
   }
   // Two builds writing the same key write equivalent entries: the last
   // rename wins and readers never see a partial file.
