@@ -54,12 +54,28 @@ std::string read_secret(const SecretSpec& s) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Locks a cache dir for sharing=locked; released when the fd closes.
-UniqueFd lock_dir(const std::string& dir) {
+// An exclusive lock on a cache dir, released when the fd closes; nullopt
+// when `wait` is false and another build holds it.
+std::optional<UniqueFd> lock_dir(const std::string& dir, bool wait) {
   UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) throw sys_error("open cache " + dir);
-  if (flock(fd.get(), LOCK_EX) != 0) throw sys_error("lock cache " + dir);
+  while (flock(fd.get(), LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+    if (errno == EWOULDBLOCK && !wait) return std::nullopt;
+    if (errno != EINTR) throw sys_error("lock cache " + dir);
+  }
   return fd;
+}
+
+// Creates a cache dir with the mount's mode and owner; false if it existed.
+bool make_cache_dir(const std::string& dir, const dockerfile::Mount& m) {
+  auto mode = static_cast<mode_t>(m.mode.value_or(0755));
+  if (mkdir(dir.c_str(), mode) != 0) {
+    if (errno == EEXIST) return false;
+    throw sys_error("create cache dir " + dir);
+  }
+  (void)!chown(dir.c_str(), m.uid.value_or(0), m.gid.value_or(0));
+  chmod(dir.c_str(), mode);
+  return true;
 }
 
 struct MountPlan {
@@ -76,13 +92,26 @@ void plan_mount(MountPlan& plan, StageState& st, BuildEnv& env, const dockerfile
     // reach outside that directory.
     std::string id = m.id.empty() ? m.target : m.id;
     std::string dir = env.state_dir + "/cache/" + sha256_of(id).hex.substr(0, 32);
-    if (mkdir(dir.c_str(), static_cast<mode_t>(m.mode.value_or(0755))) == 0) {
-      (void)!chown(dir.c_str(), m.uid.value_or(0), m.gid.value_or(0));
-      chmod(dir.c_str(), static_cast<mode_t>(m.mode.value_or(0755)));
-    } else if (errno != EEXIST) {
-      throw sys_error("create cache dir for " + id);
+    make_cache_dir(dir, m);
+    // shared: used by concurrent builds at once. locked: one at a time, the
+    // others wait. private: one at a time too, but the others do not wait:
+    // each takes a free instance under DIR.private/ (made when none is free).
+    if (m.sharing == "locked") {
+      plan.held.push_back(std::move(*lock_dir(dir, true)));
+    } else if (m.sharing == "private") {
+      auto lock = lock_dir(dir, false);
+      if (!lock) {
+        std::string instances = dir + ".private";
+        if (mkdir(instances.c_str(), 0700) != 0 && errno != EEXIST) throw sys_error("create " + instances);
+        for (int n = 1; !lock; ++n) {
+          std::string inst = instances + "/" + std::to_string(n);
+          make_cache_dir(inst, m);
+          lock = lock_dir(inst, false);
+          if (lock) dir = inst;
+        }
+      }
+      plan.held.push_back(std::move(*lock));
     }
-    if (m.sharing == "locked" || m.sharing == "private") plan.held.push_back(lock_dir(dir));
     plan.binds.push_back({dir, m.target, false, false});  // caches are writable
     plan.binds.back().persistent = true;
   } else if (m.type == "tmpfs") {
