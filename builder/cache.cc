@@ -58,21 +58,27 @@ std::unique_ptr<BuildCache> BuildCache::open(BuildEnv& env) {
     env.progress.warn("--cache has no effect with --single-snapshot (one layer per stage, made at its end)");
     return nullptr;
   }
-  if (o.cache_dir.empty() && o.cache_repo.empty()) {
-    throw Error("--cache needs somewhere to keep layers: give --cache-repo REPO and/or --cache-dir DIR");
+  std::string repo = o.cache_repo;
+  if (o.cache_dir.empty() && repo.empty()) {
+    // Kaniko's default: the first destination's repository + "/cache".
+    if (o.destinations.empty() || o.no_push) {
+      throw Error("--cache needs somewhere to keep layers: give --cache-repo REPO and/or --cache-dir DIR");
+    }
+    repo = registry::Reference::parse(o.destinations[0]).name() + "/cache";
+    env.progress.info("--cache: no --cache-repo or --cache-dir given, using " + repo);
   }
-  return std::make_unique<BuildCache>(env);
+  return std::make_unique<BuildCache>(env, repo);
 }
 
-BuildCache::BuildCache(BuildEnv& env) : env_(env) {
+BuildCache::BuildCache(BuildEnv& env, const std::string& cache_repo) : env_(env) {
   const BuildOptions& o = env.options;
   if (!o.cache_dir.empty()) {
     if (mkdir(o.cache_dir.c_str(), 0755) != 0 && errno != EEXIST) throw sys_error("mkdir " + o.cache_dir);
     stores_.push_back(std::make_unique<DirCacheStore>(o.cache_dir, o.cache_ttl_seconds));
   }
-  if (!o.cache_repo.empty()) {
-    auto ref = registry::Reference::parse(o.cache_repo);
-    if (!ref.digest.empty()) throw Error("--cache-repo names a repository, not an image: " + o.cache_repo);
+  if (!cache_repo.empty()) {
+    auto ref = registry::Reference::parse(cache_repo);
+    if (!ref.digest.empty()) throw Error("--cache-repo names a repository, not an image: " + cache_repo);
     // Destinations on the same registry may hold a miss's blob already.
     std::vector<std::string> mount_from;
     for (const auto& d : o.destinations) {

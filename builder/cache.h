@@ -26,7 +26,8 @@ class BuildCache {
  public:
   // nullptr when --cache is off (or --single-snapshot makes it pointless).
   static std::unique_ptr<BuildCache> open(BuildEnv& env);
-  explicit BuildCache(BuildEnv& env);
+  // `cache_repo`: --cache-repo, or the one open() infers ("" for none).
+  BuildCache(BuildEnv& env, const std::string& cache_repo);
 
   // Runs one instruction of `st` through the cache. Returns true on a hit
   // (then `run` was not called). `done` owns every finished stage, for

@@ -100,6 +100,12 @@ build "$TEST_TMP/log2c" "$TEST_TMP/s2c" $CACHE --insecure-registry "$REG2" -d "$
 [ "$(grep -c "fetching cached layer" "$TEST_TMP/log2c")" = 8 ] || fail "want 8 fetches: $(cat "$TEST_TMP/log2c")"
 check_image "$REG2/app/img:1" "$(printf 'beta\na=a0\nb=b0')"
 
+# --cache alone: Kaniko's default cache repo, <destination repo>/cache.
+build "$TEST_TMP/log2d" "$TEST_TMP/s2d" -d "$REGISTRY/app/img:1" >/dev/null || fail "--cache alone: $(cat "$TEST_TMP/log2d")"
+expect_contains "$(cat "$TEST_TMP/log2d")" "using $REGISTRY/app/img/cache"
+skopeo list-tags --tls-verify=false "docker://$REGISTRY/app/img/cache" >/dev/null || fail "no default cache repo"
+expect_exit 1 "$SLIPWAY" build --context "$ctx" --state-dir "$TEST_TMP/e" --cache --no-push
+
 # 3. A changed context file invalidates its COPY and every step after it;
 # the hits before are fetched and applied only then.
 echo BETA > "$ctx/b.txt"
