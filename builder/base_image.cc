@@ -87,7 +87,13 @@ SourceImage ImageSource::from_registry(const std::string& text, const Platform& 
       if (env_.store.exists(l.digest)) continue;
       env_.progress.info("pulling " + l.digest.str() + " (" + human_size(l.size) + ") from " + ref.name());
       auto w = env_.store.writer();
-      client.get_blob(ref.repository, l.digest, [&w](const char* data, size_t len) { w.write(data, len); }, l.size);
+      uint64_t got = 0;
+      auto total = static_cast<uint64_t>(l.size);
+      client.get_blob(ref.repository, l.digest, [&](const char* data, size_t len) {
+        w.write(data, len);
+        got += len;
+        env_.progress.transfer("pull", got, total);
+      }, l.size);
       w.commit(l.digest, static_cast<uint64_t>(l.size));
     }
     img.layers = layer_records(m, img.config, ref.registry, ref.repository);

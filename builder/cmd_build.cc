@@ -68,7 +68,7 @@ int cmd_build(const Args& args) {
              "Build an image from a Dockerfile and a context directory, without a daemon and\n"
              "without privileges, then push it to every --destination and write the requested\n"
              "files. Flag names follow Kaniko's executor.");
-  std::string context, platform, isolation = "auto", log_format = "text", sde;
+  std::string context, platform, isolation = "auto", log_format = "text", sde, progress_mode = "auto";
   std::vector<std::string> build_args, labels, annotations, secrets, build_contexts;
   fs.add_string("context", 'c', "DIR", &context, "the build context directory (default .)");
   fs.add_string("dockerfile", 'f', "FILE", &o.dockerfile, "the Dockerfile (default CONTEXT/Dockerfile)");
@@ -110,6 +110,8 @@ int cmd_build(const Args& args) {
   fs.add_string("cache-dir", 0, "DIR", &o.cache_dir, "local directory of the layer cache (checked first)");
   fs.add_string("cache-ttl", 0, "DURATION", &cache_ttl, "cache entries older than this are misses (default 336h)");
   fs.add_string("log-format", 0, "text|json", &log_format, "progress as text lines or JSON events");
+  fs.add_string("progress", 0, "auto|plain|tty", &progress_mode,
+                "text progress: redraw the running step in place (tty), plain lines, or tty on a terminal (auto)");
   fs.add_string("verbosity", 'v', "LEVEL", &o.verbosity, "info or debug");
   add_registry_flags(fs, o);
   auto pos = fs.parse(args);
@@ -184,7 +186,10 @@ int cmd_build(const Args& args) {
     isolation_log = "isolation: " + sandbox::mode_name(choice.mode) + " (" + choice.why + ")";
   }
   build::install_interrupt_handler();
-  build::Progress progress(o.log_format, std::cerr, o.verbosity == "debug");
+  if (progress_mode != "auto" && progress_mode != "plain" && progress_mode != "tty") {
+    throw usage_error("--progress must be auto, plain or tty");
+  }
+  build::Progress progress(o.log_format, std::cerr, o.verbosity == "debug", build::use_tty(progress_mode));
   progress.info(isolation_log);
   bool userns = state == NamespaceState::kInUserns;
   bool single_id = userns && sandbox::current_mapping().single_id();
