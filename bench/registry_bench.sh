@@ -89,7 +89,8 @@ reg_pid=""
 stop_registry() {
   if [ -n "$reg_pid" ]; then kill "$reg_pid" 2>/dev/null || true; wait "$reg_pid" 2>/dev/null || true; reg_pid=""; fi
 }
-trap 'stop_registry; rm -rf "$work/state" "$work/pull-"*' EXIT
+# The access log stays for a look at the requests; the stored blobs go.
+trap 'stop_registry; rm -rf "$work/state" "$work/pull-"* "$work/registry/storage"' EXIT
 free_port() {
   local p
   while :; do
