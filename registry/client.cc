@@ -190,7 +190,11 @@ FetchedManifest RegistryClient::get_manifest_from(const std::string& repository,
   m.body = std::move(r.body);
   m.digest = sha256_of(m.body);
   try {
-    m.media_type = detect_manifest_media_type(m.body, r.header("content-type"));
+    // A whole document is judged by its shape first (schema 1's signed
+    // bodies never match the registry's digest); one that is not even JSON,
+    // like a body cut short, by its digest, which says what went wrong.
+    const bool whole = json::accept(m.body);
+    if (whole) m.media_type = detect_manifest_media_type(m.body, r.header("content-type"));
     if (is_digest_ref(reference)) {
       Digest want = Digest::parse(reference);
       if (want.algorithm == "sha256" && want != m.digest) {
@@ -202,6 +206,7 @@ FetchedManifest RegistryClient::get_manifest_from(const std::string& repository,
         throw Error("content has digest " + m.digest.str() + " but the registry announced " + dcd);
       }
     }
+    if (!whole) m.media_type = detect_manifest_media_type(m.body, r.header("content-type"));
   } catch (const Error& e) {
     throw e.with_context(action + " " + host_ + "/" + repository);
   }

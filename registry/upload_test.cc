@@ -168,3 +168,16 @@ TEST_CASE("an answer stalled past the low-speed timeout is retried, not waited f
   // the retry may time out as well: two or three attempts.
   CHECK(calls >= 2);
 }
+
+TEST_CASE("a manifest answer cut short is reported by its digest, not as bad JSON") {
+  const std::string body = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"})";
+  TestHttpServer reg([&](const TestRequest&) {
+    return TestResponse{200,
+                        {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"},
+                         {"Docker-Content-Digest", sha256_of(body).str()},
+                         {"Content-Length", std::to_string(body.size() / 2)}},
+                        body.substr(0, body.size() / 2)};
+  });
+  auto c = client_for(reg, fast_options(reg, 1));
+  CHECK_THROWS_WITH(c.get_manifest("r", "v1"), Catch::Contains("but the registry announced " + sha256_of(body).str()));
+}

@@ -135,6 +135,7 @@ unpack_fails() {  # DESCRIPTION RETRIES RULE...
   expect_clear_failure "$TEST_TMP/unpack.log" "$PROXY/base/busybox" "^unpacked"
 }
 unpack_survives "one 500 on the manifest" "GET /manifests/ 1 status=500"
+unpack_survives "the manifest truncated" "GET /manifests/ 1 truncate=50%"
 unpack_survives "one 429 + Retry-After on the blob" "GET $BLOB 1 status=429 retry-after=1"
 unpack_survives "the blob dropped half-way" "GET $BLOB 1 drop=50%"
 [ "$(awk '$1 == "GET" && $2 ~ /blobs/ && $5 ~ /^bytes=[1-9]/' "$PLOG" | wc -l)" -ge 1 ] || fail "no Range resume after a drop"
@@ -153,6 +154,10 @@ unpack_fails "every blob GET truncated" 2 "GET $BLOB * truncate=50%"
 unpack_fails "every blob GET cut before the body" 2 "GET $BLOB * truncate=0"
 [ "$(requests GET "$BLOB")" -le 3 ] || fail "--image-download-retry 2 allowed $(requests GET "$BLOB") GETs"
 unpack_fails "a blob short of its Content-Length" 2 "GET $BLOB * short=50%"
+# A manifest answer that is short but "complete" cannot pass for the real
+# one: its digest is checked against the registry's Docker-Content-Digest.
+unpack_fails "the manifest short of its Content-Length" 2 "GET /manifests/ * short=60%"
+expect_contains "$(cat "$TEST_TMP/unpack.log")" "digest"
 unpack_fails "the manifest always 503" 1 "GET /manifests/ * status=503"
 [ "$(requests GET /manifests/)" -eq 2 ] || fail "--image-download-retry 1 must mean 2 manifest GETs"
 
