@@ -53,7 +53,7 @@ RootFileReader stage_reader(const StageState& st) {
 }
 
 std::string where(const StageState& st, const dockerfile::Instruction& ins) {
-  return st.df->path + ":" + std::to_string(ins.line);
+  return st.df->path + ":" + std::to_string(ins.line) + ":" + std::to_string(ins.col);
 }
 
 void record_step(StageState& st, BuildEnv& env, const std::string& created_by,

@@ -96,7 +96,7 @@ RootFileReader stage_reader(const StageState& st);
 // Opens the stage's layer dirs top-most first, for lookup_in_layers.
 std::vector<UniqueFd> open_layer_dirs(const StageState& st);
 
-// "FILE:LINE: " for messages about an instruction.
+// "FILE:LINE:COL" for messages about an instruction, as parse errors give it.
 std::string where(const StageState& st, const dockerfile::Instruction& ins);
 
 // Adds a history entry, and the layer when there is one.

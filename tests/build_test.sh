@@ -50,7 +50,7 @@ build() {
 
 # The default target is the last stage, whose RUN fails: exit 1, step named.
 err=$(build --oci-layout-path "$TEST_TMP/fail" 2>&1) && fail "a failing RUN must fail the build"
-expect_contains "$err" "Dockerfile:30: RUN returned a non-zero code: 3"
+expect_contains "$err" "Dockerfile:30:1: RUN returned a non-zero code: 3"
 
 digest=$(build --target main --oci-layout-path "$TEST_TMP/out" --digest-file "$TEST_TMP/digest" 2>"$TEST_TMP/log") \
   || fail "build failed: $(cat "$TEST_TMP/log")"
