@@ -133,7 +133,10 @@ std::optional<std::string> BuildCache::key_for(const StageState& st, const docke
         if (m.type != "bind") continue;  // cache, tmpfs, secret: the spec alone (a cache's contents are no input)
         std::string role = "mount:" + m.target;
         if (m.from.empty()) {
-          in.inputs[role] = context_sources_digest(*env_.context, {m.source.empty() ? "." : m.source}, IgnoreMatcher());
+          // RUN binds the context directory itself, .dockerignore'd files
+          // included, so the digest walks it unfiltered.
+          if (!raw_context_) raw_context_.emplace(BuildContext::load(env_.context->dir(), IgnoreMatcher()));
+          in.inputs[role] = context_sources_digest(*raw_context_, {m.source.empty() ? "." : m.source}, IgnoreMatcher());
         } else if (auto k = stage_or_image_key(m.from, stages)) {
           in.inputs[role] = "from:" + *k + ":" + m.source;
         } else {

@@ -57,6 +57,7 @@ class BuildCache {
   std::vector<std::unique_ptr<CacheStore>> stores_;  // --cache-dir first, then --cache-repo
   std::map<Digest, CacheStore*> blob_home_;          // where a hit's blob can be fetched from
   std::vector<CacheEntry> new_entries_;
+  std::optional<BuildContext> raw_context_;  // the context without .dockerignore, for bind mounts
   std::set<CacheStore*> unreachable_;  // failed a lookup: skipped for the rest of the build
   int hits_ = 0;
   int misses_ = 0;

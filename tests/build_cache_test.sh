@@ -209,8 +209,11 @@ port=$(free_port)
 web=$!
 at_exit "kill $web"
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+echo m1 > "$TEST_TMP/uctx/m.txt"
+echo m.txt > "$TEST_TMP/uctx/.dockerignore"
 cat > "$TEST_TMP/uctx/Dockerfile" <<EOF
 FROM busybox
+RUN --mount=type=bind,source=m.txt,target=/m cat /m > /mres
 ADD --checksum=sha256:$(sha256_hex "$TEST_TMP/www/r.txt") http://127.0.0.1:$port/r.txt /r.txt
 ADD http://127.0.0.1:$port/r.txt /r2.txt
 RUN cat /r.txt /r2.txt > /res
@@ -220,8 +223,14 @@ for i in 1 2; do
     --state-dir "$TEST_TMP/u$i" --cache --cache-dir "$TEST_TMP/ucache" --no-push 2>"$TEST_TMP/logu$i" >/dev/null \
     || fail "ADD url build $i: $(cat "$TEST_TMP/logu$i")"
 done
-[ "$(grep ' CACHED' "$TEST_TMP/logu2" | sed 's/.*step \([0-9]\).*/\1/' | tr '\n' ' ')" = "1 " ] \
-  || fail "ADD url: want only step 1 cached: $(cat "$TEST_TMP/logu2")"
+hits() { grep ' CACHED' "$1" | sed 's/.*step \([0-9]\).*/\1/' | tr '\n' ' '; }
+[ "$(hits "$TEST_TMP/logu2")" = "1 2 " ] || fail "ADD url: want steps 1 2 cached: $(cat "$TEST_TMP/logu2")"
+# A bound file is an input, even one .dockerignore hides from COPY.
+echo m2 > "$TEST_TMP/uctx/m.txt"
+"$SLIPWAY" build --context "$TEST_TMP/uctx" --build-context busybox=oci-layout://"$BASE":latest \
+  --state-dir "$TEST_TMP/u3" --cache --cache-dir "$TEST_TMP/ucache" --no-push 2>"$TEST_TMP/logu3" >/dev/null \
+  || fail "bind mount build: $(cat "$TEST_TMP/logu3")"
+[ -z "$(hits "$TEST_TMP/logu3")" ] || fail "changed bind source: hits $(hits "$TEST_TMP/logu3")"
 
 # 11. Rootless (with and without a subordinate id range): hits before a miss
 # are applied inside the user namespace, deletions included.
