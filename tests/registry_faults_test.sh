@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Pushes and pulls through tests/fault_proxy.py, a proxy in front of a real
 # docker-registry that drops connections, answers 500/429/503, stalls and
-# truncates bodies. Transient faults must end in the right image (checked by
-# digest, read back with skopeo straight from the registry); persistent ones
-# in a non-zero exit naming the registry and repository, with no success
-# line. --push-retry / --image-download-retry bound the attempts (counted in
-# the proxy's log).
+# truncates bodies, under slipway build (push, and FROM a registry base),
+# unpack and copy (to and from a layout, and registry to registry). Transient
+# faults must end in the right image (checked by digest, read back with
+# skopeo straight from the registry); persistent ones in a non-zero exit
+# naming the registry and repository, with no success line and nothing left
+# at the destination. --push-retry / --image-download-retry bound the
+# attempts (counted in the proxy's log).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_fixture/registry.sh"
 
@@ -213,4 +215,27 @@ scopy --parallel 1 --image-download-retry 1 "docker://$PROXY/base/busybox:1" "oc
   fail "copy out of a truncating registry succeeded"
 expect_clear_failure "$TEST_TMP/copy.log" "$PROXY/base/busybox" "^copied"
 [ "$(requests GET "$BLOB")" -le 2 ] || fail "copy --image-download-retry 1 allowed $(requests GET "$BLOB") GETs"
+
+# Registry to registry, the upload reading behind the download: a download
+# cut mid-way resumes under the upload; one that fails leaves nothing at the
+# destination.
+A=$REGISTRY
+REGISTRY_DIR="$TEST_TMP/reg-b" start_registry
+B=$REGISTRY
+faults "GET $BLOB 1 drop=50%" "GET $BLOB 2 stall-mid=2"
+got=$(scopy --insecure-registry "$B" "docker://$PROXY/base/busybox:1" "docker://$B/relayed:1") ||
+  fail "copy to another registry through faults: $(tail -5 "$TEST_TMP/copy.log")
+proxy log: $(cat "$PLOG")"
+[ "$got" = "$base_digest" ] || fail "relay printed $got, not $base_digest"
+rm -rf "$TEST_TMP/check"
+skopeo_reg copy -q --src-tls-verify=false "docker://$B/relayed:1" "oci:$TEST_TMP/check:x" || fail "the relayed image is broken"
+faults "GET $BLOB * truncate=50%"
+scopy --insecure-registry "$B" --image-download-retry 1 "docker://$PROXY/base/busybox:1" "docker://$B/relayed2:1" \
+  >/dev/null && fail "a relay from a truncating registry succeeded"
+expect_clear_failure "$TEST_TMP/copy.log" "$PROXY/base/busybox" "^copied"
+skopeo_reg inspect --raw --tls-verify=false "docker://$B/relayed2:1" >/dev/null 2>&1 && fail "a failed relay left a manifest"
+code=$(python3 -c 'import sys, urllib.request, urllib.error
+try: print(urllib.request.urlopen(urllib.request.Request(sys.argv[1], method="HEAD")).status)
+except urllib.error.HTTPError as e: print(e.code)' "http://$B/v2/relayed2/blobs/$big_layer")
+[ "$code" = 404 ] || fail "a failed relay left the blob at the destination (HTTP $code)"
 pass
