@@ -194,7 +194,11 @@ void RegistryCacheStore::put(const CacheEntry& e, const ContentStore& from) {
     auto src = registry::BlobSource::from_file(from.blob_path(e.layer->digest), e.layer->digest,
                                                static_cast<uint64_t>(e.layer->size));
     client_->push_blob(ref_.repository, src, mount_from_);
-    m.layers.push_back(*e.layer);
+    // Some registries refuse Docker layer types in an OCI manifest: the
+    // manifest says the OCI type of the same bytes, the entry the real one.
+    Descriptor d = *e.layer;
+    d.media_type = layer_media_type(layer_compression(d.media_type), false);
+    m.layers.push_back(d);
   }
   std::string config_bytes = image_config_json(config);
   m.config = describe_json(media::kOciConfig, config_bytes);
