@@ -31,7 +31,7 @@ void write_text_file(const std::string& path, const std::string& text) {
 // A cache hit's layer may not be in the store yet: the registry usually has
 // it already or mounts it from the cache repo, so it is fetched only when
 // the push really has to read it.
-registry::BlobSource blob_source(BuildEnv& env, const Descriptor& d) {
+registry::BlobSource blob_source_of(BuildEnv& env, const Descriptor& d) {
   const std::string path = env.store.blob_path(d.digest);
   const auto size = static_cast<uint64_t>(d.size);
   if (!env.fetch_blob || env.store.exists(d.digest)) return registry::BlobSource::from_file(path, d.digest, size);
@@ -45,6 +45,18 @@ registry::BlobSource blob_source(BuildEnv& env, const Descriptor& d) {
       *file = registry::BlobSource::from_file(path, d.digest, size);
     }
     return (*file)->read(offset, buf, len);
+  };
+  return b;
+}
+
+// The same, counting the bytes read for the progress line (on a TTY).
+registry::BlobSource blob_source(BuildEnv& env, const Descriptor& d) {
+  registry::BlobSource b = blob_source_of(env, d);
+  Progress* progress = &env.progress;
+  b.read = [inner = std::move(b.read), size = b.size, progress](uint64_t offset, char* buf, size_t len) -> size_t {
+    size_t n = inner(offset, buf, len);
+    progress->transfer("push", offset + n, size);
+    return n;
   };
   return b;
 }

@@ -117,7 +117,7 @@ void Progress::transfer(const std::string& what, uint64_t done, uint64_t total) 
   std::lock_guard<std::mutex> lock(mu_);
   transfer_ = what + " " + human_size(static_cast<int64_t>(done)) + "/" + human_size(static_cast<int64_t>(total));
   if (live_.empty()) live_ = " ";  // a transfer outside a step gets a line of its own
-  draw_live();
+  // Drawn by the ticker: a push of many small reads must not flood the tty.
 }
 
 void Progress::emit(nlohmann::json event, const std::string& text, bool ends_step) {
