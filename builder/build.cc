@@ -327,7 +327,7 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
       UniqueFd root(open(st->layer_dirs.at(0).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!root) throw sys_error("open " + st->layer_dirs[0]);
       record_step(*st, env, "single snapshot of stage " + std::to_string(n + 1) + " # slipway",
-                  write_walked_layer(env, *st->stage_start, root.get()));
+                  write_walked_layer(env, *st->stage_start, root.get(), st->side_owners));
     }
     if (stage.name) by_name[lower(*stage.name)] = st.get();
     by_name[std::to_string(i)] = st.get();

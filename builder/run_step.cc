@@ -311,6 +311,7 @@ std::optional<LayerResult> run_in_copy(StageState& st, BuildEnv& env, sandbox::R
   auto result = sandbox::run(spec);
   warn_once(env, result);
   if (env.single_snapshot) {
+    for (const auto& [path, owner] : result.side_owners) st.side_owners[path] = owner;
     remove_created(root, result.created_mountpoints);
     remove_created(root, ours);
     if (result.exit_code != 0) throw Error(loc + ": RUN returned a non-zero code: " + std::to_string(result.exit_code));

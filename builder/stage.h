@@ -78,6 +78,7 @@ struct StageState {
   std::vector<std::string> shell = {"/bin/sh", "-c"};
   std::string platform;                 // "linux/amd64"
   std::shared_ptr<TreeState> stage_start;  // --single-snapshot: the root as the stage began
+  sandbox::OwnerMap side_owners;           // --single-snapshot: owners single-id RUNs kept by path
   // --cache: the key of the last cacheable step ("" once a step could not
   // be keyed), and cache hits recorded in `layers` but not yet applied to
   // `layer_dirs` (see cache.h).

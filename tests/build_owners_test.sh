@@ -70,4 +70,18 @@ done
 [ "$(stat -c %a "$r/suid")" = "755" ] || fail "chown kept the setuid bit: $(stat -c %a "$r/suid")"
 # Inside the build the files stay root's.
 expect_match "$(grep ' f$' "$r/ls.txt")" "^-[rw-]+ +1 +0 +0 "
+
+# --single-snapshot (copy snapshotter, one layer at the end of the stage)
+# keeps the owners of every step, the side-kept symlink's included.
+out2=$TEST_TMP/out2
+mkdir -p "$out2" && chown slipway-owners "$out2"
+runuser -u slipway-owners -- env HOME=/nonexistent "$bin" build --context "$ctx" --single-snapshot \
+  --build-context busybox=oci-layout://"$BASE":latest --state-dir "$state" --oci-layout-path "$out2" \
+  >"$TEST_TMP/out2.log" 2>&1 || fail "single-snapshot build failed: $(cat "$TEST_TMP/out2.log")"
+unpack_image "$out2" latest "$TEST_TMP/u2"
+for want in "1234/5678 data.txt" "1234/99 f" "44/43 d" "70/80 l" "0/0 back" "3/3 suid"; do
+  p=${want#* }
+  got="$(stat -c %u/%g "$TEST_TMP/u2/rootfs/$p") $p"
+  [ "$got" = "$want" ] || fail "owner with --single-snapshot: got '$got', want '$want'"
+done
 pass
