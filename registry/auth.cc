@@ -126,7 +126,8 @@ std::string Authenticator::authorization(const std::vector<std::string>& scopes)
   return t.empty() ? "" : "Bearer " + t;
 }
 
-bool Authenticator::on_unauthorized(const HttpResponse& response, const std::vector<std::string>& scopes) {
+bool Authenticator::on_unauthorized(const HttpResponse& response, const std::vector<std::string>& scopes,
+                                    const std::string& sent) {
   std::lock_guard lock(mu_);
   auto challenges = parse_www_authenticate(response.header("www-authenticate"));
   const Challenge* bearer = nullptr;
@@ -171,7 +172,7 @@ bool Authenticator::on_unauthorized(const HttpResponse& response, const std::vec
     return t != old;
   }
   if (basic) {
-    if (scheme_ == "basic") return false;  // credentials were already sent
+    if (scheme_ == "basic" && !sent.empty()) return false;  // credentials were already sent
     scheme_ = "basic";
     const auto& c = creds();
     return c && !c->credential.username.empty();

@@ -41,8 +41,12 @@ class Authenticator {
   std::string authorization(const std::vector<std::string>& scopes);
 
   // Learns from a 401 response and prepares credentials/a fresh token.
+  // `sent` is the Authorization header the refused request carried ("" for
+  // none): with parallel requests, one may have left before another learnt
+  // the scheme, and it deserves a retry with credentials.
   // Returns false when nothing new can be tried (the caller reports the 401).
-  bool on_unauthorized(const HttpResponse& response, const std::vector<std::string>& scopes);
+  bool on_unauthorized(const HttpResponse& response, const std::vector<std::string>& scopes,
+                       const std::string& sent);
 
   // For error messages: where credentials came from, e.g.
   // "credentials from /root/.docker/config.json (user bob)", or "no credentials".

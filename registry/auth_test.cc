@@ -314,3 +314,20 @@ TEST_CASE("a credential helper on PATH logs in to a real registry; its secret ne
   CHECK_THAT(all, !Catch::Contains(password));
   CHECK_THAT(all, !Catch::Contains(base64_encode("helper-user:" + password)));
 }
+
+TEST_CASE("basic: a request sent before the scheme was learnt is retried with credentials", "[auth]") {
+  // Parallel uploads: two requests leave without credentials, both get 401.
+  // The first 401 teaches the scheme; the second must not be given up on.
+  HttpClient http{RegistryOptions{}};
+  Authenticator auth(http, "registry.test", creds("bob", "pw"));
+  HttpResponse challenge;
+  challenge.status = 401;
+  challenge.headers.emplace("www-authenticate", "Basic realm=\"registry\"");
+  std::vector<std::string> scopes = {"repository:app:pull"};
+  CHECK(auth.on_unauthorized(challenge, scopes, ""));
+  CHECK(auth.on_unauthorized(challenge, scopes, ""));
+  std::string header = auth.authorization(scopes);
+  CHECK(header.rfind("Basic ", 0) == 0);
+  // Refused *with* credentials: nothing new to try.
+  CHECK_FALSE(auth.on_unauthorized(challenge, scopes, header));
+}

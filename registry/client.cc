@@ -120,7 +120,7 @@ HttpResponse RegistryClient::send(HttpRequest request, const std::vector<std::st
       std::string authz = auth_.authorization(scopes);
       if (!authz.empty()) request.headers.push_back({"Authorization", authz});
       HttpResponse resp = http_.perform(request);
-      if (resp.status == 401 && attempt == 0 && auth_.on_unauthorized(resp, scopes)) continue;
+      if (resp.status == 401 && attempt == 0 && auth_.on_unauthorized(resp, scopes, authz)) continue;
       return resp;
     }
   } catch (const TransportFailure& e) {
