@@ -116,6 +116,18 @@ void add_to_index(const std::string& ref_text, const StageState& st, BuildEnv& e
   env.progress.result("added to index", ref.name() + ":" + ref.tag + " as " + platform.str(), digest.str());
 }
 
+// A base image's layers keep their bytes but take the media types of the
+// manifest they now sit in: skopeo and Docker refuse a Docker manifest that
+// lists OCI layer types. Foreign, non-distributable and zstd types have no
+// counterpart and stay as they are.
+std::string layer_type_for(const std::string& media_type, bool docker) {
+  if (media_type == media::kOciLayerGzip || media_type == media::kDockerLayerGzip || media_type == media::kOciLayer ||
+      media_type == media::kDockerLayer) {
+    return layer_media_type(layer_compression(media_type), docker);
+  }
+  return media_type;
+}
+
 }  // namespace
 
 std::string arch_suffix(const Platform& p) {
@@ -132,7 +144,10 @@ BuildResult write_outputs(StageState& st, BuildEnv& env) {
   Manifest m;
   m.media_type = docker ? media::kDockerManifest : media::kOciManifest;
   m.config = config_desc;
-  for (const auto& l : st.layers) m.layers.push_back(l.descriptor);
+  for (const auto& l : st.layers) {
+    m.layers.push_back(l.descriptor);
+    m.layers.back().media_type = layer_type_for(l.descriptor.media_type, docker);
+  }
   if (!docker) m.annotations = o.annotations;
   std::string manifest_bytes = manifest_json(m);
   Descriptor manifest_desc = describe_json(m.media_type, manifest_bytes);
