@@ -208,7 +208,9 @@ bool ChownSupervisor::serve_one() {
         // the layer has an entry to carry the owner.
         // (By path: fchownat(fd, "", AT_EMPTY_PATH) on the O_PATH fd fails
         // with EINVAL here. We share the step's root, so the path is its.)
-        int crc = in_root.starts_with("/") ? lchown(in_root.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(-1)) : 0;
+        const auto keep_uid = static_cast<uid_t>(-1);
+        const auto keep_gid = static_cast<gid_t>(-1);
+        int crc = in_root.starts_with("/") ? lchown(in_root.c_str(), keep_uid, keep_gid) : 0;
         if (crc != 0 && errno == EROFS) {
           fail(EROFS);
         } else if (in_root.starts_with("/")) {

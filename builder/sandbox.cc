@@ -329,7 +329,9 @@ void parse_owner(const std::string& rec, OwnerMap& out) {
   auto sp1 = rec.find(' '), sp2 = rec.find(' ', sp1 + 1);
   if (sp1 == std::string::npos || sp2 == std::string::npos) return;
   std::string hex = rec.substr(sp2 + 1), path;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) path.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    path.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
   out[path] = {static_cast<uint32_t>(std::stoul(rec.substr(0, sp1))),
                static_cast<uint32_t>(std::stoul(rec.substr(sp1 + 1, sp2 - sp1 - 1)))};
 }
