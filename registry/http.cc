@@ -341,10 +341,19 @@ HttpResponse HttpClient::perform_once(const HttpRequest& request, std::string* t
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 
   std::string host = url_host(request.url);
+  // SSL_CERT_FILE and SSL_CERT_DIR, as OpenSSL, Go and Kaniko's image read
+  // them: a CI job mounts its private CA bundle and points them at it.
+  const char* cert_file = ::getenv("SSL_CERT_FILE");
+  const char* cert_dir = ::getenv("SSL_CERT_DIR");
+  if (cert_dir && *cert_dir) curl_easy_setopt(h, CURLOPT_CAPATH, cert_dir);
   if (auto it = options_.ca_files.find(host); it != options_.ca_files.end()) {
     // The registry's CA in addition to the system ones (CAPATH).
     curl_easy_setopt(h, CURLOPT_CAINFO, it->second.c_str());
-    if (::access("/etc/ssl/certs", R_OK) == 0) curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
+    if (!(cert_dir && *cert_dir) && ::access("/etc/ssl/certs", R_OK) == 0) {
+      curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
+    }
+  } else if (cert_file && *cert_file) {
+    curl_easy_setopt(h, CURLOPT_CAINFO, cert_file);
   }
   if (options_.skip_tls_verify_hosts.count(host)) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);

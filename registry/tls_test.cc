@@ -100,3 +100,28 @@ TEST_CASE("TLS: mutual TLS with a client certificate") {
   CHECK(c.push_blob("m/x", blob) == BlobPush::kUploaded);
   CHECK(c.get_blob_bytes("m/x", blob.digest) == "mtls");
 }
+
+TEST_CASE("TLS: SSL_CERT_FILE names the trusted CA bundle, as in Kaniko's image") {
+  TempDir dir;
+  TestCerts certs(dir);
+  RegistryConfig cfg;
+  cfg.tls = true;
+  cfg.certs = &certs;
+  RegistryServer server(cfg);
+  BlobSource blob = BlobSource::from_string("trusted by environment");
+  struct Env {
+    explicit Env(const std::string& v) { ::setenv("SSL_CERT_FILE", v.c_str(), 1); }
+    ~Env() { ::unsetenv("SSL_CERT_FILE"); }
+  };
+  {
+    Env env(certs.ca_cert);
+    RegistryClient c(server.host(), quick(), none());
+    CHECK(c.push_blob("tls/env", blob) == BlobPush::kUploaded);
+  }
+  {
+    // A bundle without our CA: refused, so the variable really is what counts.
+    Env env("/etc/ssl/certs/ca-certificates.crt");
+    RegistryClient c(server.host(), quick(), none());
+    CHECK_THROWS(c.blob_size("tls/env", blob.digest));
+  }
+}
