@@ -78,38 +78,10 @@ void close_on_exec_from(int first) {
   for (int fd = first; fd < max; ++fd) fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-std::string env_value(const std::vector<std::string>& env, const std::string& key) {
-  for (const auto& kv : env) {
-    if (kv.size() > key.size() && kv.compare(0, key.size(), key) == 0 && kv[key.size()] == '=') {
-      return kv.substr(key.size() + 1);
-    }
-  }
-  return "";
-}
-
 [[noreturn]] void exec_step(const RunSpec& spec, int report_fd) {
-  std::vector<char*> argv, envp;
-  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  const std::string& cmd = spec.argv[0];
-  if (cmd.find('/') != std::string::npos) {
-    execve(cmd.c_str(), argv.data(), envp.data());
-    fail(report_fd, "exec " + cmd, errno);
-  }
-  std::string path = env_value(spec.env, "PATH");
-  if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  int err = ENOENT;
-  for (size_t i = 0; i <= path.size();) {
-    size_t j = path.find(':', i);
-    if (j == std::string::npos) j = path.size();
-    std::string dir = path.substr(i, j - i);
-    execve(((dir.empty() ? "." : dir) + "/" + cmd).c_str(), argv.data(), envp.data());
-    if (errno != ENOENT && errno != ENOTDIR) err = errno;
-    i = j + 1;
-  }
-  fail(report_fd, "exec " + cmd + " (not found in PATH " + path + ")", err);
+  std::string what;
+  int err = exec_step_command(spec, &what);
+  fail(report_fd, what, err);
 }
 
 void make_dirs_inside(const std::string& path, int report_fd) {

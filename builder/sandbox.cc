@@ -145,41 +145,10 @@ void loopback_up() {
   }
 }
 
-std::string env_value(const std::vector<std::string>& env, const std::string& key) {
-  for (const auto& kv : env) {
-    if (kv.size() > key.size() && kv.compare(0, key.size(), key) == 0 && kv[key.size()] == '=') {
-      return kv.substr(key.size() + 1);
-    }
-  }
-  return "";
-}
-
 [[noreturn]] void exec_command(const RunSpec& spec, Reporter& rep) {
-  std::vector<char*> argv;
-  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  const std::string& cmd = spec.argv[0];
-  if (cmd.find('/') != std::string::npos) {
-    execve(cmd.c_str(), argv.data(), envp.data());
-    rep.fail("exec " + cmd, errno);
-  }
-  std::string path = env_value(spec.env, "PATH");
-  if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  int err = ENOENT;
-  size_t i = 0;
-  while (i <= path.size()) {
-    size_t j = path.find(':', i);
-    if (j == std::string::npos) j = path.size();
-    std::string dir = path.substr(i, j - i);
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + cmd;
-    execve(candidate.c_str(), argv.data(), envp.data());
-    if (errno != ENOENT && errno != ENOTDIR) err = errno;
-    i = j + 1;
-  }
-  rep.fail("exec " + cmd + " (not found in PATH " + path + ")", err);
+  std::string what;
+  int err = exec_step_command(spec, &what);
+  rep.fail(what, err);
 }
 
 void send_fd(int sock, int fd) {
@@ -428,6 +397,48 @@ RunResult run(const RunSpec& spec) {
   if (!error.empty()) throw Error("setting up the RUN sandbox: " + error);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+namespace {
+
+std::string env_value(const std::vector<std::string>& env, const std::string& key) {
+  for (const auto& kv : env) {
+    if (kv.size() > key.size() && kv.compare(0, key.size(), key) == 0 && kv[key.size()] == '=') {
+      return kv.substr(key.size() + 1);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+int exec_step_command(const RunSpec& spec, std::string* what) {
+  std::vector<char*> argv, envp;
+  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  const std::string& cmd = spec.argv[0];
+  if (cmd.find('/') != std::string::npos) {
+    execve(cmd.c_str(), argv.data(), envp.data());
+    *what = "exec " + cmd;
+    return errno;
+  }
+  std::string path = env_value(spec.env, "PATH");
+  if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  int err = ENOENT;
+  for (size_t i = 0; i <= path.size();) {
+    size_t j = path.find(':', i);
+    if (j == std::string::npos) j = path.size();
+    std::string dir = path.substr(i, j - i);
+    execve(((dir.empty() ? "." : dir) + "/" + cmd).c_str(), argv.data(), envp.data());
+    // EACCES on one PATH entry is remembered, as execvp does, but the search
+    // goes on: a later directory may hold a runnable one.
+    if (errno != ENOENT && errno != ENOTDIR) err = errno;
+    i = j + 1;
+  }
+  *what = "exec " + cmd + " (not found in PATH " + path + ")";
+  return err;
 }
 
 }  // namespace slipway::sandbox

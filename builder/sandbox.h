@@ -89,4 +89,10 @@ RunResult run(const RunSpec& spec);
 // Kills the running step, if any, from a signal handler (async-signal-safe).
 void kill_running_step();
 
+// In the step's child process, after its root and user are set up: execs
+// spec.argv[0], searched in the step's own PATH (not the builder's) as
+// execvp would. Returns only on failure: errno's value, and *what says what
+// failed ("exec foo (not found in PATH ...)").
+int exec_step_command(const RunSpec& spec, std::string* what);
+
 }  // namespace slipway::sandbox
