@@ -67,6 +67,9 @@ struct BuildOptions {
   bool insecure = false;
   bool skip_tls_verify = false;
   int push_retry = 3;
+  // --push-chunk-size: "" or 0 pushes each blob in one streaming PUT;
+  // otherwise PATCHes of this size ("16M"), for proxies limiting bodies.
+  std::string push_chunk_size;
   int image_download_retry = 3;
   // Layer cache (Kaniko's --cache flags; see docs/cache.md).
   bool cache = false;

@@ -4,15 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <exception>
 #include <mutex>
 #include <set>
-#include <thread>
 
 #include "builder/blob_relay.h"
 #include "builder/copy_source.h"
 #include "builder/fd_sink.h"
+#include "builder/parallel.h"
 #include "builder/progress.h"
 #include "common/error.h"
 #include "common/fd.h"
@@ -187,43 +185,11 @@ void add_index(Plan& plan, CopySource& src, const RawManifest& index, int depth)
   plan.manifests.push_back(index);
 }
 
-// Runs fn(0..n-1) on up to `workers` threads; the first failure stops the
-// others from starting new items and is rethrown.
-void parallel_for(size_t n, int workers, const std::function<void(size_t)>& fn) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> stop{false};
-  std::exception_ptr first;
-  std::mutex mu;
-  auto work = [&] {
-    while (!stop) {
-      size_t i = next++;
-      if (i >= n) return;
-      try {
-        fn(i);
-      } catch (...) {
-        std::lock_guard lock(mu);
-        if (!first) first = std::current_exception();
-        stop = true;
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  size_t extra = std::min<size_t>(n, static_cast<size_t>(std::max(workers, 1))) - (n > 0 ? 1 : 0);
-  for (size_t k = 0; k < extra; ++k) threads.emplace_back(work);
-  work();
-  for (auto& t : threads) t.join();
-  if (first) std::rethrow_exception(first);
-}
-
 std::unique_ptr<Destination> open_destination(const Location& dst, const Location& src, const CopyOptions& o,
                                               Staging& staging) {
   switch (dst.kind) {
     case Location::Kind::kRegistry: {
-      registry::RegistryOptions r = o.registry_options(dst.ref.registry, true);
-      // The size is known and the file re-readable: one streaming PUT per
-      // blob beats a PATCH per chunk, and a lost upload restarts anyway.
-      r.chunked_upload = false;
-      return std::make_unique<RegistryDest>(dst, std::move(r), staging);
+      return std::make_unique<RegistryDest>(dst, o.registry_options(dst.ref.registry, true), staging);
     }
     case Location::Kind::kOciLayout: return std::make_unique<LayoutDest>(dst);
     case Location::Kind::kDockerArchive: return std::make_unique<ArchiveDest>(dst, src);
@@ -266,7 +232,7 @@ CopyResult run(const Location& src, const Location& dst, const CopyOptions& o) {
   CopyResult result;
   std::mutex mu;
   if (!plan.blobs.empty()) dest->warm_up(plan.blobs.front());
-  parallel_for(plan.blobs.size(), o.parallel, [&](size_t i) {
+  build::parallel_for(plan.blobs.size(), o.parallel, [&](size_t i) {
     const Descriptor& d = plan.blobs[i];
     BlobOutcome how;
     try {

@@ -3,11 +3,17 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 
 #include "builder/fd_sink.h"
+#include "builder/parallel.h"
 #include "builder/registry_flags.h"
 #include "builder/reproducible.h"
 #include "common/fd.h"
@@ -28,10 +34,34 @@ void write_text_file(const std::string& path, const std::string& text) {
   if (!out.flush()) throw Error("cannot write " + path);
 }
 
+// Bytes pushed across the blobs in flight, for the one progress line (on a
+// TTY): with blobs moving in parallel, per-blob counts would flicker.
+struct PushMeter {
+  explicit PushMeter(Progress& p) : progress(p) {}
+  Progress& progress;
+  std::mutex mu;
+  std::map<Digest, uint64_t> done;  // high-water mark: a retry re-reads from 0
+  uint64_t sum = 0, total = 0;
+
+  void add(const Digest& d, uint64_t size) {
+    std::lock_guard lock(mu);
+    if (done.emplace(d, 0).second) total += size;
+  }
+  void read_to(const Digest& d, uint64_t end) {
+    std::lock_guard lock(mu);
+    uint64_t& seen = done[d];
+    if (end <= seen) return;
+    sum += end - seen;
+    seen = end;
+    progress.transfer("push", sum, total);
+  }
+};
+
 // A cache hit's layer may not be in the store yet: the registry usually has
 // it already or mounts it from the cache repo, so it is fetched only when
-// the push really has to read it.
-registry::BlobSource blob_source_of(BuildEnv& env, const Descriptor& d) {
+// the push really has to read it. `fetch_mu` serialises those fetches: the
+// cache's stores are not made for parallel callers.
+registry::BlobSource blob_source_of(BuildEnv& env, const Descriptor& d, std::mutex& fetch_mu) {
   const std::string path = env.store.blob_path(d.digest);
   const auto size = static_cast<uint64_t>(d.size);
   if (!env.fetch_blob || env.store.exists(d.digest)) return registry::BlobSource::from_file(path, d.digest, size);
@@ -39,9 +69,12 @@ registry::BlobSource blob_source_of(BuildEnv& env, const Descriptor& d) {
   registry::BlobSource b;
   b.digest = d.digest;
   b.size = size;
-  b.read = [&env, d, path, size, file](uint64_t offset, char* buf, size_t len) -> size_t {
+  b.read = [&env, &fetch_mu, d, path, size, file](uint64_t offset, char* buf, size_t len) -> size_t {
     if (!*file) {
-      env.fetch_blob(d);
+      {
+        std::lock_guard lock(fetch_mu);
+        env.fetch_blob(d);
+      }
       *file = registry::BlobSource::from_file(path, d.digest, size);
     }
     return (*file)->read(offset, buf, len);
@@ -49,16 +82,48 @@ registry::BlobSource blob_source_of(BuildEnv& env, const Descriptor& d) {
   return b;
 }
 
-// The same, counting the bytes read for the progress line (on a TTY).
-registry::BlobSource blob_source(BuildEnv& env, const Descriptor& d) {
-  registry::BlobSource b = blob_source_of(env, d);
-  Progress* progress = &env.progress;
-  b.read = [inner = std::move(b.read), size = b.size, progress](uint64_t offset, char* buf, size_t len) -> size_t {
+// The same, counting the bytes read into `meter`.
+registry::BlobSource blob_source(BuildEnv& env, const Descriptor& d, std::mutex& fetch_mu, PushMeter& meter) {
+  registry::BlobSource b = blob_source_of(env, d, fetch_mu);
+  meter.add(d.digest, b.size);
+  b.read = [inner = std::move(b.read), digest = b.digest, &meter](uint64_t offset, char* buf, size_t len) -> size_t {
     size_t n = inner(offset, buf, len);
-    progress->transfer("push", offset + n, size);
+    meter.read_to(digest, offset + n);
     return n;
   };
   return b;
+}
+
+// Pushes `blobs` (layers, then the config) with up to kParallelPushes in
+// flight, as `slipway copy` does. `mount_from(i)` names repositories of the
+// same registry that may hold blob i.
+void push_blobs(registry::RegistryClient& client, const std::string& repository, BuildEnv& env,
+                const std::vector<Descriptor>& blobs,
+                const std::function<std::vector<std::string>(size_t)>& mount_from) {
+  constexpr int kParallelPushes = 4;
+  std::mutex fetch_mu;
+  PushMeter meter(env.progress);
+  auto push = [&](size_t i) {
+    const Descriptor& b = blobs[i];
+    auto how = client.push_blob(repository, blob_source(env, b, fetch_mu, meter), mount_from(i));
+    env.progress.debug(std::string(how == registry::BlobPush::kExisted   ? "exists "
+                                   : how == registry::BlobPush::kMounted ? "mounted "
+                                                                         : "pushed ") +
+                       b.digest.str());
+  };
+  if (blobs.empty()) return;
+  // The config (last, small) goes first and alone: that request learns the
+  // registry's auth scheme before the parallel ones start.
+  push(blobs.size() - 1);
+  // Largest first, so the long uploads overlap instead of trailing.
+  // A layer listed twice (two identical RUN outputs) is pushed once.
+  std::vector<size_t> order;
+  std::set<Digest> seen{blobs.back().digest};
+  for (size_t i = 0; i + 1 < blobs.size(); ++i) {
+    if (seen.insert(blobs[i].digest).second) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return blobs[a].size > blobs[b].size; });
+  parallel_for(order.size(), kParallelPushes, [&](size_t k) { push(order[k]); });
 }
 
 registry::Reference destination(const std::string& text, const Platform& p, bool suffix) {
@@ -83,14 +148,13 @@ void add_to_index(const std::string& ref_text, const StageState& st, BuildEnv& e
   registry::RegistryClient client(ref.registry, cli::registry_options(o, true, ref.registry));
   std::vector<Descriptor> blobs = m.layers;
   blobs.push_back(m.config);
-  for (size_t i = 0; i < blobs.size(); ++i) {
+  push_blobs(client, ref.repository, env, blobs, [&](size_t i) {
     std::vector<std::string> mount_from;
     if (i < st.layers.size() && st.layers[i].source_host == ref.registry && !st.layers[i].source_repository.empty()) {
       mount_from.push_back(st.layers[i].source_repository);
     }
-    auto src = blob_source(env, blobs[i]);
-    client.push_blob(ref.repository, src, mount_from);
-  }
+    return mount_from;
+  });
   client.put_manifest(ref.repository, manifest_desc.digest.str(), m.media_type, manifest_bytes);
 
   registry::ImageIndex index;
@@ -213,18 +277,14 @@ BuildResult write_outputs(StageState& st, BuildEnv& env) {
       registry::RegistryClient client(ref.registry, cli::registry_options(o, true, ref.registry));
       std::vector<Descriptor> blobs = m.layers;
       blobs.push_back(config_desc);
-      for (size_t i = 0; i < blobs.size(); ++i) {
-        const auto& b = blobs[i];
+      push_blobs(client, ref.repository, env, blobs, [&](size_t i) {
         std::vector<std::string> mount_from;
-        if (i < st.layers.size() && st.layers[i].source_host == ref.registry && !st.layers[i].source_repository.empty() &&
-            st.layers[i].source_repository != ref.repository) {
+        if (i < st.layers.size() && st.layers[i].source_host == ref.registry &&
+            !st.layers[i].source_repository.empty() && st.layers[i].source_repository != ref.repository) {
           mount_from.push_back(st.layers[i].source_repository);
         }
-        auto src = blob_source(env, b);
-        auto how = client.push_blob(ref.repository, src, mount_from);
-        env.progress.debug(std::string(how == registry::BlobPush::kExisted ? "exists " : how == registry::BlobPush::kMounted ? "mounted " : "pushed ") +
-                           b.digest.str());
-      }
+        return mount_from;
+      });
       auto digest = client.put_manifest(ref.repository, ref.tag.empty() ? manifest_desc.digest.str() : ref.tag,
                                         m.media_type, manifest_bytes);
       std::string pushed = ref.name() + (ref.tag.empty() ? "" : ":" + ref.tag) + "@" + digest.str();

@@ -1,8 +1,33 @@
 #include "builder/registry_flags.h"
 
+#include <cstdint>
+#include <stdexcept>
+
 #include "common/error.h"
 
 namespace slipway::cli {
+namespace {
+
+// "16M", "16MiB", "512k", "1048576" -> bytes (binary multiples).
+uint64_t parse_size(const std::string& text) {
+  size_t end = 0;
+  uint64_t n = 0;
+  try {
+    if (text.empty() || text[0] < '0' || text[0] > '9') throw std::invalid_argument("not a number");
+    n = std::stoull(text, &end);
+  } catch (const std::exception&) {
+    throw usage_error("--push-chunk-size takes a size like 16M, not \"" + text + "\"");
+  }
+  std::string unit = text.substr(end);
+  if (unit.size() > 1 && (unit.substr(1) == "iB" || unit.substr(1) == "B")) unit = unit.substr(0, 1);
+  int shift = unit.empty() || unit == "B" ? 0 : unit == "K" || unit == "k" ? 10 : unit == "M" ? 20 : unit == "G" ? 30 : -1;
+  if (shift < 0 || n > (uint64_t{1} << (63 - shift))) {
+    throw usage_error("--push-chunk-size takes a size like 16M, not \"" + text + "\"");
+  }
+  return n << shift;
+}
+
+}  // namespace
 
 void add_registry_flags(FlagSet& fs, build::BuildOptions& o) {
   fs.add_bool("insecure", 0, &o.insecure, "push and pull over plain HTTP to every registry");
@@ -17,6 +42,8 @@ void add_registry_flags(FlagSet& fs, build::BuildOptions& o) {
   fs.add_list("registry-mirror", 0, "[HOST=]MIRROR", &o.registry_mirrors,
               "pull from MIRROR before HOST (default docker.io; repeatable)");
   fs.add_int("push-retry", 0, "N", &o.push_retry, "retries for each push request (default 3)");
+  fs.add_string("push-chunk-size", 0, "SIZE", &o.push_chunk_size,
+                "upload blobs in PATCHes of SIZE bytes (K, M, G suffixes) instead of one PUT each (default 0: one PUT)");
   fs.add_int("image-download-retry", 0, "N", &o.image_download_retry,
              "retries for each pull request (default 3)");
 }
@@ -51,6 +78,13 @@ registry::RegistryOptions registry_options(const build::BuildOptions& o, bool pu
     r.mirrors[of].push_back(mirror);
   }
   r.retries = pushing ? o.push_retry : o.image_download_retry;
+  // Every blob we push has a known size and is re-readable, so one streaming
+  // PUT is the default: a PATCH per chunk costs a round trip each and makes
+  // the registry append to a temporary object. The client still falls back
+  // to chunks when a proxy refuses the body as too large.
+  const uint64_t chunk = o.push_chunk_size.empty() ? 0 : parse_size(o.push_chunk_size);
+  r.chunked_upload = chunk > 0;
+  if (chunk > 0) r.upload_chunk_size = chunk;
   return r;
 }
 

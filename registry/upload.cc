@@ -47,6 +47,12 @@ std::optional<uint64_t> next_offset_from_range(std::string range) {
   }
 }
 
+// A single PUT refused for its size (413, usually a proxy's body limit):
+// chunks of options().upload_chunk_size will do.
+struct BodyTooLarge {
+  std::string why;
+};
+
 }  // namespace
 
 std::optional<std::string> RegistryClient::try_mount(const std::string& repository, const Digest& digest,
@@ -113,6 +119,8 @@ BlobPush RegistryClient::push_blob(const std::string& repository, const BlobSour
     if (session) break;
   }
   bool chunked = http_.options().chunked_upload;
+  // Chunked -> monolithic -> chunked would never end: one switch per push.
+  bool switched = false;
   const int max_failures = http_.options().retries;
   int failures = 0;
   for (;;) {
@@ -125,8 +133,16 @@ BlobPush RegistryClient::push_blob(const std::string& repository, const BlobSour
                                host_ + "/" + repository);
       return BlobPush::kUploaded;
     } catch (const ChunkedUnsupported& e) {
+      if (switched) throw Error(where("pushing blob " + blob.digest.str() + " to", repository) + ": " + e.why);
       log(LogLevel::kInfo, host_ + ": chunked upload refused (" + e.why + "); uploading in one request");
       chunked = false;
+      switched = true;
+    } catch (const BodyTooLarge& e) {
+      if (switched) throw Error(where("pushing blob " + blob.digest.str() + " to", repository) + ": " + e.why);
+      log(LogLevel::kInfo, host_ + ": " + e.why + "; uploading in chunks of " +
+                               std::to_string(http_.options().upload_chunk_size) + " bytes");
+      chunked = true;
+      switched = true;
     } catch (const SessionLost& e) {
       // A closing PUT whose answer was lost may still have stored the blob:
       // uploading it again would only cost time.
@@ -248,6 +264,9 @@ void RegistryClient::finish_upload(const std::string& repository, const BlobSour
     throw SessionLost{e.message()};
   }
   if (r.status == 404) throw SessionLost{"upload session lost (HTTP 404)"};
+  if (r.status == 413 && request.body_size > 0) {
+    throw BodyTooLarge{"a " + std::to_string(request.body_size) + "-byte upload refused (HTTP 413)"};
+  }
   // distribution's answer to a PUT into a session it is already closing (a
   // retry of a PUT whose answer was lost): push_blob finds out whether the
   // blob landed. Real corruption fails again on the next session.

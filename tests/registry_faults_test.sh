@@ -57,7 +57,12 @@ listing() { (cd "$1" && find . -printf '%p %y %m %s %l\n' | sort && find . -type
 listing "$TEST_TMP/reference" >"$TEST_TMP/reference.list"
 
 # The pushed image: the base from a layout plus 17 MiB that does not
-# compress, so a blob upload takes two PATCHes of the default 16 MiB chunk.
+# compress, so with --push-chunk-size 16M its upload takes two PATCHes.
+# Pushes are one PUT per blob by default; PUSH_FLAGS picks chunks for the
+# cases that fault PATCHes. The config is pushed first and alone, so a
+# persistent fault stops the push before the parallel layer uploads start
+# and the proxy's request counts stay exact.
+PUSH_FLAGS=()
 ctx=$TEST_TMP/ctx
 mkdir -p "$ctx"
 head -c $((17 << 20)) /dev/urandom >"$ctx/noise.bin"
@@ -65,13 +70,15 @@ printf 'FROM base\nCOPY noise.bin /noise.bin\n' >"$ctx/Dockerfile"
 build_push() {  # REPO [FLAGS...] -> prints the digest; log in $TEST_TMP/push.log
   local repo=$1; shift
   "$SLIPWAY" build --context "$ctx" --build-context "base=oci-layout://$BASE:latest" --reproducible \
-    --state-dir "$TEST_TMP/push-state" --insecure-registry "$PROXY" -d "$PROXY/$repo:1" "$@" 2>"$TEST_TMP/push.log"
+    --state-dir "$TEST_TMP/push-state" --insecure-registry "$PROXY" -d "$PROXY/$repo:1" "${PUSH_FLAGS[@]}" "$@" \
+    2>"$TEST_TMP/push.log"
 }
 reference_digest=$(build_push app/reference) || fail "push without faults: $(cat "$TEST_TMP/push.log")"
 [ "$(remote_digest app/reference:1)" = "$reference_digest" ] || fail "the fault-free push differs"
 
 # --- pushes under transient faults ---------------------------------------------
 n=0
+PUSH_FLAGS=(--push-chunk-size 16M)
 push_survives() {  # DESCRIPTION RULE... : the push succeeds and reads back intact
   local what=$1; shift
   n=$((n + 1))
@@ -116,6 +123,17 @@ push_fails "every PATCH cut" 2 "PATCH $UPLOAD * drop-upload=50%"
 push_fails "every closing PUT reset" 2 "PUT $UPLOAD * reset"
 [ "$(requests PUT "$UPLOAD")" -le 6 ] || fail "--push-retry 2 allowed $(requests PUT "$UPLOAD") closing PUTs: $(cat "$PLOG")"
 [ "$(requests POST "$UPLOAD")" -eq 3 ] || fail "--push-retry 2 must mean 3 upload sessions, saw $(requests POST "$UPLOAD")"
+
+# --- monolithic pushes (the default) -------------------------------------------
+PUSH_FLAGS=()
+push_survives "the monolithic PUT cut half-way" "PUT $UPLOAD 1 drop-upload=50%"
+[ "$(requests PATCH "$UPLOAD")" -eq 0 ] || fail "the default push sent PATCHes: $(cat "$PLOG")"
+push_survives "a 413 on the monolithic PUT (a proxy's body limit)" "PUT $UPLOAD 1 status=413"
+[ "$(requests PATCH "$UPLOAD")" -ge 1 ] || fail "a 413 did not fall back to chunks: $(cat "$PLOG")"
+push_fails "every monolithic PUT failing with 500" 1 "PUT $UPLOAD * status=500"
+[ "$(requests PUT "$UPLOAD")" -eq 2 ] || fail "--push-retry 1 must mean 2 PUTs, saw $(requests PUT "$UPLOAD")"
+build_push app/badchunk --push-chunk-size 16X >/dev/null && fail "--push-chunk-size 16X accepted"
+expect_contains "$(cat "$TEST_TMP/push.log")" "--push-chunk-size takes a size"
 
 # --- pulls: slipway unpack -----------------------------------------------------
 unpack() {  # [FLAGS...]; log in $TEST_TMP/unpack.log
