@@ -37,7 +37,45 @@ std::vector<LayerRecord> layer_records(const Manifest& m, const ImageConfig& c, 
   return out;
 }
 
+// "oci-layout://PATH[:TAG]" or "oci:PATH[:TAG]" -> PATH, TAG.
+std::pair<std::string, std::string> layout_path_tag(const std::string& spec) {
+  std::string rest = spec.rfind("oci-layout://", 0) == 0 ? spec.substr(13) : spec.substr(4);
+  auto colon = rest.rfind(':');
+  if (colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
+    return {rest.substr(0, colon), rest.substr(colon + 1)};
+  }
+  return {rest, ""};
+}
+
+void pull_layer(BuildEnv& env, registry::RegistryClient& client, const registry::Reference& ref, const Descriptor& l) {
+  env.progress.info("pulling " + l.digest.str() + " (" + human_size(l.size) + ") from " + ref.name());
+  auto w = env.store.writer();
+  w.skip_hashing();  // get_blob verifies the digest and throws before commit
+  uint64_t got = 0;
+  auto total = static_cast<uint64_t>(l.size);
+  client.get_blob(ref.repository, l.digest, [&](const char* data, size_t len) {
+    w.write(data, len);
+    got += len;
+    env.progress.transfer("pull", got, total);
+  }, l.size);
+  w.commit(l.digest, static_cast<uint64_t>(l.size));
+}
+
 }  // namespace
+
+bool ImageSource::fetch(const Descriptor& layer) {
+  auto it = deferred_.find(layer.digest);
+  if (it == deferred_.end()) return false;
+  if (env_.store.exists(layer.digest)) return true;
+  const registry::Reference& ref = it->second;
+  try {
+    registry::RegistryClient client(ref.registry, cli::registry_options(env_.options, false, ref.registry));
+    pull_layer(env_, client, ref, layer);
+  } catch (const Error& e) {
+    throw e.with_context("pulling base image " + ref.str());
+  }
+  return true;
+}
 
 SourceImage ImageSource::resolve(const std::string& ref, const Platform& platform) {
   auto ctx = env_.options.build_contexts.find(ref);
@@ -47,14 +85,21 @@ SourceImage ImageSource::resolve(const std::string& ref, const Platform& platfor
   return from_registry(spec, platform);
 }
 
-SourceImage ImageSource::from_layout(const std::string& spec, const Platform& platform) {
-  std::string rest = spec.rfind("oci-layout://", 0) == 0 ? spec.substr(13) : spec.substr(4);
-  std::string path = rest, tag;
-  auto colon = rest.rfind(':');
-  if (colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
-    path = rest.substr(0, colon);
-    tag = rest.substr(colon + 1);
+std::optional<Digest> ImageSource::pinned_digest(const std::string& ref, const Platform& platform) {
+  auto ctx = env_.options.build_contexts.find(ref);
+  std::string spec = ctx != env_.options.build_contexts.end() ? ctx->second : ref;
+  if (spec.rfind("oci-layout://", 0) == 0 || spec.rfind("oci:", 0) == 0) {
+    auto [path, tag] = layout_path_tag(spec);
+    return OciLayout::open(path).resolve(tag, platform).descriptor.digest;
   }
+  if (spec.rfind("docker-image://", 0) == 0) spec = spec.substr(15);
+  auto at = spec.find("@sha256:");
+  if (at == std::string::npos) return std::nullopt;
+  return Digest::parse(spec.substr(at + 1));
+}
+
+SourceImage ImageSource::from_layout(const std::string& spec, const Platform& platform) {
+  auto [path, tag] = layout_path_tag(spec);
   try {
     auto layout = OciLayout::open(path);
     auto r = layout.resolve(tag, platform);
@@ -85,16 +130,8 @@ SourceImage ImageSource::from_registry(const std::string& text, const Platform& 
     img.manifest_digest = fetched.digest;
     for (const auto& l : m.layers) {
       if (env_.store.exists(l.digest)) continue;
-      env_.progress.info("pulling " + l.digest.str() + " (" + human_size(l.size) + ") from " + ref.name());
-      auto w = env_.store.writer();
-      uint64_t got = 0;
-      auto total = static_cast<uint64_t>(l.size);
-      client.get_blob(ref.repository, l.digest, [&](const char* data, size_t len) {
-        w.write(data, len);
-        got += len;
-        env_.progress.transfer("pull", got, total);
-      }, l.size);
-      w.commit(l.digest, static_cast<uint64_t>(l.size));
+      if (lazy_) deferred_.emplace(l.digest, ref);
+      else pull_layer(env_, client, ref, l);
     }
     img.layers = layer_records(m, img.config, ref.registry, ref.repository);
     return img;
@@ -111,6 +148,7 @@ std::string ImageSource::unpack(const SourceImage& image) {
   std::string dir = parent + "/" + sha256_of(chain).hex;
   struct stat st {};
   if (stat(dir.c_str(), &st) == 0) return dir;
+  for (const auto& l : image.layers) fetch(l.descriptor);
   TempDir tmp(parent, ".unpack-");
   std::string root = tmp.path() + "/root";
   if (mkdir(root.c_str(), 0755) != 0) throw sys_error("mkdir " + root);

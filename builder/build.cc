@@ -227,7 +227,13 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
   }
   auto order = needed_stages(df, target, global);
 
-  ImageSource images(env);
+  ImageSource images(env, cache != nullptr);
+  if (cache) {
+    // An output reading a base layer that no step needed pulls it then.
+    env.fetch_blob = [&images, hit = std::move(env.fetch_blob)](const Descriptor& d) {
+      if (!images.fetch(d)) hit(d);
+    };
+  }
   std::map<std::string, SourceImage> image_cache;
   env.image_rootfs = [&](const std::string& ref) {
     auto it = image_cache.find(ref);

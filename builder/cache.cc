@@ -8,6 +8,7 @@
 #include <set>
 #include <utility>
 
+#include "builder/base_image.h"
 #include "builder/cache_key.h"
 #include "builder/fetch.h"
 #include "builder/registry_flags.h"
@@ -100,6 +101,12 @@ std::optional<std::string> BuildCache::stage_or_image_key(const std::string& fro
     if (s->cache_key.empty()) return std::nullopt;
     return s->cache_key;
   }
+  if (env_.options.build_contexts.count(from)) {
+    // A named context is keyed by what it holds, not by its name: an OCI
+    // layout by its manifest's digest (so a rebuilt layout invalidates).
+    if (auto d = ImageSource(env_).pinned_digest(from, env_.options.platform)) return "context:" + d->str();
+    return std::nullopt;
+  }
   if (pinned(from)) return from;
   return std::nullopt;
 }
@@ -133,10 +140,9 @@ std::optional<std::string> BuildCache::key_for(const StageState& st, const docke
         if (m.type != "bind") continue;  // cache, tmpfs, secret: the spec alone (a cache's contents are no input)
         std::string role = "mount:" + m.target;
         if (m.from.empty()) {
-          // RUN binds the context directory itself, .dockerignore'd files
-          // included, so the digest walks it unfiltered.
-          if (!raw_context_) raw_context_.emplace(BuildContext::load(env_.context->dir(), IgnoreMatcher()));
-          in.inputs[role] = context_sources_digest(*raw_context_, {m.source.empty() ? "." : m.source}, IgnoreMatcher());
+          // The step sees the context as COPY does (.dockerignore'd files
+          // hidden, context_view.h), so that is what the digest walks.
+          in.inputs[role] = context_sources_digest(*env_.context, {m.source.empty() ? "." : m.source}, IgnoreMatcher());
         } else if (auto k = stage_or_image_key(m.from, stages)) {
           in.inputs[role] = "from:" + *k + ":" + m.source;
         } else {
@@ -209,6 +215,8 @@ bool BuildCache::step(StageState& st, const dockerfile::Instruction& ins,
       if (unreachable_.count(store.get())) continue;
       try {
         if (auto e = store->get(*key)) {
+          // The dir, when given, is asked first: a hit elsewhere is not in it.
+          if (store != stores_.front() && !env_.options.cache_dir.empty()) write_through_.push_back(*e);
           apply_hit(st, ins, *e, store.get());
           return true;
         }
@@ -340,6 +348,23 @@ void BuildCache::overlay_apply(StageState& st, const Descriptor& layer) {
 }
 
 void BuildCache::push_new_entries() {
+  if (!write_through_.empty() && !unreachable_.count(stores_.front().get())) {
+    CacheStore& dir = *stores_.front();
+    size_t stored = 0;
+    try {
+      for (const auto& e : write_through_) {
+        if (e.layer) fetch_blob(*e.layer);
+        dir.put(e, env_.store);  // `created` kept: the ttl counts from when the step ran
+        ++stored;
+      }
+      env_.progress.info("cache " + dir.describe() + ": copied " + std::to_string(stored) + " hit" +
+                         (stored == 1 ? "" : "s") + " from the cache repo");
+    } catch (const Error& e) {
+      env_.progress.warn("cache " + dir.describe() + ": copying hits from the cache repo failed after " +
+                         std::to_string(stored) + " of " + std::to_string(write_through_.size()) + ": " +
+                         e.message() + " (the build itself succeeded)");
+    }
+  }
   if (new_entries_.empty()) return;
   for (auto& store : stores_) {
     if (unreachable_.count(store.get())) continue;  // already warned about

@@ -39,7 +39,9 @@ class BuildCache {
   void materialise(StageState& st);
   // Brings a hit's blob into the content store (no-op when it is there).
   void fetch_blob(const Descriptor& layer);
-  // Stores the entries of the steps that missed. Failures only warn.
+  // Stores the entries of the steps that missed, and copies hits found in
+  // --cache-repo into --cache-dir (their blobs fetched for it), so the next
+  // build on this machine hits locally. Failures only warn.
   void push_new_entries();
 
   int hits() const { return hits_; }
@@ -57,7 +59,7 @@ class BuildCache {
   std::vector<std::unique_ptr<CacheStore>> stores_;  // --cache-dir first, then --cache-repo
   std::map<Digest, CacheStore*> blob_home_;          // where a hit's blob can be fetched from
   std::vector<CacheEntry> new_entries_;
-  std::optional<BuildContext> raw_context_;  // the context without .dockerignore, for bind mounts
+  std::vector<CacheEntry> write_through_;  // hits from --cache-repo that --cache-dir lacks
   std::set<CacheStore*> unreachable_;  // failed a lookup: skipped for the rest of the build
   int hits_ = 0;
   int misses_ = 0;

@@ -232,6 +232,7 @@ BuildContext BuildContext::load(const std::string& dir, const IgnoreMatcher& ign
   if (!ctx.root_fd_) throw sys_error("opening build context " + dir);
   ctx.root_.path = ".";
   ctx.root_.type = EntryType::kDir;
+  ctx.filtered_ = !ignore.empty();
   if (::fstat(ctx.root_fd_.get(), &ctx.root_.st) != 0) throw sys_error("stat build context " + dir);
   try {
     ctx.stats_ = walk_context(ctx.root_fd_.get(), ignore,

@@ -66,6 +66,8 @@ class BuildContext {
   const ContextEntry& root() const { return root_; }  // path "."
   const std::vector<ContextEntry>& entries() const { return entries_; }
   const WalkStats& stats() const { return stats_; }
+  // Whether ignore rules applied (entries() may then lack files of dir()).
+  bool filtered() const { return filtered_; }
 
   // The entry at a cleaned relative path ("." is root()), or nullptr.
   const ContextEntry* find(std::string_view rel_path) const;
@@ -87,6 +89,7 @@ class BuildContext {
   ContextEntry root_;
   std::vector<ContextEntry> entries_;
   WalkStats stats_;
+  bool filtered_ = false;
 };
 
 // "../a/./b/" -> "a/b", "/" -> ".": a COPY source as a path inside the context.

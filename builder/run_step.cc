@@ -11,6 +11,7 @@
 
 #include "builder/chroot_step.h"
 #include "builder/context.h"
+#include "builder/context_view.h"
 #include "builder/sandbox.h"
 #include "builder/stage.h"
 #include "builder/views.h"
@@ -86,7 +87,7 @@ struct MountPlan {
 };
 
 void plan_mount(MountPlan& plan, StageState& st, BuildEnv& env, const dockerfile::Mount& m,
-                const std::map<std::string, const StageState*>& stages, const std::string& context_dir) {
+                const std::map<std::string, const StageState*>& stages) {
   if (m.type == "cache") {
     // The id names a directory in the state dir: hash it so no id can
     // reach outside that directory.
@@ -138,7 +139,7 @@ void plan_mount(MountPlan& plan, StageState& st, BuildEnv& env, const dockerfile
   } else if (m.type == "bind") {
     std::string root;
     if (m.from.empty()) {
-      root = context_dir;
+      root = context_view(env);  // .dockerignore'd files hidden, as BuildKit does
     } else {
       root = mount_source_view(env, m.from, stages);
     }
@@ -388,7 +389,7 @@ void run_step(StageState& st, BuildEnv& env, const dockerfile::Instruction& ins,
     for (const auto& raw : mounts->second) {
       try {
         auto m = dockerfile::parse_mount(st.scope->expand_word(raw));
-        plan_mount(plan, st, env, m, stages, env.context->dir());
+        plan_mount(plan, st, env, m, stages);
       } catch (const Error& e) {
         throw e.with_context(loc + ": RUN --mount");
       }
