@@ -16,6 +16,7 @@ struct Command {
 
 int cmd_version(const Args& args);
 int cmd_build(const Args& args);
+int cmd_cache(const Args& args);
 int cmd_unpack(const Args& args);
 int cmd_parse(const Args& args);
 int cmd_manifest(const Args& args);

@@ -158,4 +158,19 @@ ib "$TEST_TMP/logi3" "$TEST_TMP/i3"
 [ "$(hits "$TEST_TMP/logi3")" = 0 ] || fail "a changed bound file hit: $(cat "$TEST_TMP/logi3")"
 unpack_image "$TEST_TMP/i3.out" latest "$TEST_TMP/ri3"
 [ "$(cat "$TEST_TMP/ri3/rootfs/a")" = changed ] || fail "bind content after a change"
+
+# 5. slipway cache prune: entries past --older-than go (their blobs stay for
+# an hour: a build may be writing them), and the next build misses.
+out=$("$SLIPWAY" cache prune --cache-dir "$TEST_TMP/icache" --older-than 336h) || fail "prune: $out"
+expect_contains "$out" "removed 0 entries and 0 blobs"
+sleep 2
+out=$("$SLIPWAY" cache prune --cache-dir "$TEST_TMP/icache" --older-than 1s) || fail "prune 1s: $out"
+expect_contains "$out" "removed 2 entries"
+expect_contains "$out" "kept 0 entries"
+[ -z "$(ls "$TEST_TMP/icache/entries")" ] || fail "entries left: $(ls "$TEST_TMP/icache/entries")"
+ib "$TEST_TMP/logi4" "$TEST_TMP/i4"
+[ "$(hits "$TEST_TMP/logi4")" = 0 ] || fail "a pruned entry hit"
+expect_exit 2 "$SLIPWAY" cache prune --cache-dir "$TEST_TMP/icache" --older-than 2weeks
+expect_exit 2 "$SLIPWAY" cache prune
+expect_exit 1 "$SLIPWAY" cache prune --cache-dir "$TEST_TMP/nonexistent"
 pass
