@@ -271,12 +271,12 @@ std::vector<DockerArchiveImage> read_docker_archive(const std::string& path, con
       }
       zstd = zstd || c == Compression::kZstd;
       img.manifest.layers.push_back(
-          Descriptor{layer_media_type(c, true), l.digest, int64_t(l.size), {}, {}, std::nullopt, ""});
+          Descriptor{layer_media_type(c, true), l.digest, int64_t(l.size), std::nullopt, {}, {}, ""});
     }
     // Docker v2s2 has no zstd layer type; such an image can only be OCI.
     img.manifest.media_type = zstd ? media::kOciManifest : media::kDockerManifest;
     img.manifest.config =
-        Descriptor{zstd ? media::kOciConfig : media::kDockerConfig, cfg.digest, int64_t(cfg.size), {}, {}, std::nullopt, ""};
+        Descriptor{zstd ? media::kOciConfig : media::kDockerConfig, cfg.digest, int64_t(cfg.size), std::nullopt, {}, {}, ""};
     if (zstd) {
       for (auto& l : img.manifest.layers) l.media_type = layer_media_type(layer_compression(l.media_type), false);
     }

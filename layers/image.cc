@@ -108,105 +108,6 @@ Compression layer_compression(const std::string& mt) {
   throw Error("unsupported layer media type \"" + mt + "\"");
 }
 
-bool is_index_media_type(const std::string& mt) { return mt == media::kOciIndex || mt == media::kDockerManifestList; }
-bool is_manifest_media_type(const std::string& mt) { return mt == media::kOciManifest || mt == media::kDockerManifest; }
-
-Descriptor parse_descriptor(const json& j) {
-  if (!j.is_object()) throw Error("descriptor is not an object");
-  Descriptor d;
-  d.media_type = str_or(j, "mediaType");
-  d.digest = Digest::parse(str_or(j, "digest"));
-  d.size = int_or(j, "size");
-  if (d.size < 0) throw Error("descriptor " + d.digest.str() + " has a negative size");
-  d.urls = strings(j, "urls");
-  d.annotations = string_map(j, "annotations");
-  d.artifact_type = str_or(j, "artifactType");
-  if (auto it = j.find("platform"); it != j.end() && it->is_object()) {
-    Platform p;
-    p.os = str_or(*it, "os");
-    p.architecture = str_or(*it, "architecture");
-    p.variant = str_or(*it, "variant");
-    p.os_version = str_or(*it, "os.version");
-    d.platform = p;
-  }
-  return d;
-}
-
-json descriptor_json(const Descriptor& d) {
-  json j = {{"mediaType", d.media_type}, {"digest", d.digest.str()}, {"size", d.size}};
-  if (!d.urls.empty()) j["urls"] = d.urls;
-  if (!d.annotations.empty()) j["annotations"] = d.annotations;
-  put_if(j, "artifactType", d.artifact_type);
-  if (d.platform) {
-    json p = {{"os", d.platform->os}, {"architecture", d.platform->architecture}};
-    put_if(p, "variant", d.platform->variant);
-    put_if(p, "os.version", d.platform->os_version);
-    j["platform"] = p;
-  }
-  return j;
-}
-
-Manifest parse_manifest(const std::string& text) {
-  try {
-    json j = parse_text(text, "manifest");
-    Manifest m;
-    m.schema_version = int(int_or(j, "schemaVersion"));
-    if (m.schema_version != 2) throw Error("unsupported schemaVersion " + std::to_string(m.schema_version));
-    m.media_type = str_or(j, "mediaType");
-    if (m.media_type.empty()) m.media_type = media::kOciManifest;
-    if (!is_manifest_media_type(m.media_type)) throw Error("media type " + m.media_type + " is not an image manifest");
-    if (!j.contains("config")) throw Error("missing config");
-    m.config = parse_descriptor(j.at("config"));
-    if (auto it = j.find("layers"); it != j.end() && it->is_array()) {
-      for (auto& l : *it) m.layers.push_back(parse_descriptor(l));
-    }
-    if (auto it = j.find("subject"); it != j.end() && it->is_object()) m.subject = parse_descriptor(*it);
-    m.annotations = string_map(j, "annotations");
-    m.artifact_type = str_or(j, "artifactType");
-    return m;
-  } catch (const Error& e) {
-    throw e.with_context("parsing image manifest");
-  }
-}
-
-std::string manifest_json(const Manifest& m) {
-  json j = {{"schemaVersion", m.schema_version}, {"mediaType", m.media_type}, {"config", descriptor_json(m.config)}};
-  json layers = json::array();
-  for (auto& l : m.layers) layers.push_back(descriptor_json(l));
-  j["layers"] = layers;
-  if (m.subject) j["subject"] = descriptor_json(*m.subject);
-  if (!m.annotations.empty()) j["annotations"] = m.annotations;
-  put_if(j, "artifactType", m.artifact_type);
-  return j.dump();
-}
-
-Index parse_index(const std::string& text) {
-  try {
-    json j = parse_text(text, "index");
-    Index i;
-    i.schema_version = int(int_or(j, "schemaVersion"));
-    if (i.schema_version != 2) throw Error("unsupported schemaVersion " + std::to_string(i.schema_version));
-    i.media_type = str_or(j, "mediaType");
-    if (auto it = j.find("manifests"); it != j.end() && it->is_array()) {
-      for (auto& d : *it) i.manifests.push_back(parse_descriptor(d));
-    }
-    i.annotations = string_map(j, "annotations");
-    return i;
-  } catch (const Error& e) {
-    throw e.with_context("parsing image index");
-  }
-}
-
-std::string index_json(const Index& i) {
-  json j = {{"schemaVersion", i.schema_version}};
-  put_if(j, "mediaType", i.media_type);
-  json ms = json::array();
-  for (auto& d : i.manifests) ms.push_back(descriptor_json(d));
-  j["manifests"] = ms;
-  if (!i.annotations.empty()) j["annotations"] = i.annotations;
-  return j.dump();
-}
-
 ImageConfig parse_image_config(const std::string& text) {
   try {
     json j = parse_text(text, "image config");
@@ -320,16 +221,6 @@ std::string image_config_json(const ImageConfig& c) {
     j["history"] = hs;
   }
   return j.dump();
-}
-
-std::string sniff_media_type(const std::string& text) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw Error("malformed manifest JSON");
-  return str_or(j, "mediaType");
-}
-
-Descriptor describe_json(const std::string& media_type, const std::string& bytes) {
-  return Descriptor{media_type, sha256_of(bytes), int64_t(bytes.size()), {}, {}, std::nullopt, ""};
 }
 
 }  // namespace slipway
