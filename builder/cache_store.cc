@@ -175,6 +175,7 @@ std::optional<CacheEntry> RegistryCacheStore::get(const std::string& key) {
 void RegistryCacheStore::fetch_blob(const Descriptor& layer, const ContentStore& to) {
   if (to.exists(layer.digest)) return;
   auto w = to.writer();
+  w.skip_hashing();  // get_blob verifies the digest and throws before commit
   client_->get_blob(ref_.repository, layer.digest, [&w](const char* data, size_t len) { w.write(data, len); },
                     layer.size);
   w.commit(layer.digest, static_cast<uint64_t>(layer.size));

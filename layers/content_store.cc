@@ -176,7 +176,7 @@ ContentStore::Writer::~Writer() {
 
 void ContentStore::Writer::write(const void* data, size_t size) {
   if (done_) throw Error("content store: write after commit");
-  sha_->update(data, size);
+  if (sha_) sha_->update(data, size);
   write_all(fd_.get(), data, size, temp_path_);
   written_ += size;
   // Start writeback of every full 8 MiB as we go, so the fsync in commit()
@@ -189,9 +189,15 @@ void ContentStore::Writer::write(const void* data, size_t size) {
   }
 }
 
+void ContentStore::Writer::skip_hashing() {
+  if (written_ > 0) throw Error("content store: skip_hashing after a write");
+  sha_.reset();
+}
+
 Digest ContentStore::Writer::commit(const std::optional<Digest>& expected, std::optional<uint64_t> expected_size) {
   if (done_) throw Error("content store: commit called twice");
-  Digest got = sha_->finish();
+  if (!sha_ && !expected) throw Error("content store: commit without a digest after skip_hashing");
+  Digest got = sha_ ? sha_->finish() : *expected;
   if (expected_size && *expected_size != written_) {
     throw Error("size mismatch for " + (expected ? expected->str() : got.str()) + ": expected " +
                 std::to_string(*expected_size) + " bytes, got " + std::to_string(written_));

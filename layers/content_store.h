@@ -47,6 +47,11 @@ class ContentStore {
     ~Writer() override;
     void write(const void* data, size_t size) override;
     uint64_t written() const { return written_; }
+    // For bytes whose digest the caller checks in the same pass and that it
+    // fails before commit() on a mismatch (RegistryClient::get_blob does):
+    // hashing them twice cost a pull half its CPU. commit() then needs
+    // `expected` and takes it on the caller's word. Only before any write.
+    void skip_hashing();
     // Verifies the digest (and size if given), fsyncs and renames into place.
     // Returns the digest of what was written.
     Digest commit(const std::optional<Digest>& expected = std::nullopt,

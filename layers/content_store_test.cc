@@ -59,6 +59,33 @@ TEST_CASE("content store: commit verifies digest and size, leaves nothing on fai
   CHECK(cs.put("abc", sha256_of("abc")) == sha256_of("abc"));
 }
 
+TEST_CASE("content store: skip_hashing trusts the caller's digest, still checks the size") {
+  TempDir tmp;
+  ContentStore cs(tmp.path());
+  {
+    auto w = cs.writer();
+    w.skip_hashing();
+    w.write("abc", 3);
+    CHECK_THROWS_WITH(w.commit(), Catch::Contains("without a digest"));
+  }
+  {
+    auto w = cs.writer();
+    w.skip_hashing();
+    w.write("abc", 3);
+    CHECK_THROWS_WITH(w.commit(sha256_of("abc"), 4), Catch::Contains("size mismatch"));
+  }
+  {
+    auto w = cs.writer();
+    w.write("a", 1);
+    CHECK_THROWS_WITH(w.skip_hashing(), Catch::Contains("after a write"));
+  }
+  auto w = cs.writer();
+  w.skip_hashing();
+  w.write("abc", 3);
+  CHECK(w.commit(sha256_of("abc"), 3) == sha256_of("abc"));
+  CHECK(cs.read_all(sha256_of("abc")) == "abc");
+}
+
 TEST_CASE("content store: reading a corrupted blob fails verification") {
   TempDir tmp;
   ContentStore cs(tmp.path());
