@@ -13,6 +13,7 @@
 #include "builder/image_copy.h"
 #include "builder/registry_flags.h"
 #include "common/error.h"
+#include "common/oci.h"
 #include "registry/client.h"
 #include "registry/log.h"
 #include "registry/reference.h"
@@ -20,7 +21,6 @@
 namespace slipway::cli {
 namespace {
 
-using registry::Descriptor;
 using registry::RegistryClient;
 
 // The registry flags shared with `slipway build`, plus the log level.
@@ -69,8 +69,8 @@ int inspect(const Args& args) {
             << "Digest:     " << m.digest.str() << "\n"
             << "MediaType:  " << m.media_type << "\n"
             << "Size:       " << m.body.size() << "\n";
-  if (registry::is_index_media_type(m.media_type)) {
-    registry::ImageIndex index = registry::parse_index(m.body);
+  if (is_index_media_type(m.media_type)) {
+    Index index = parse_index(m.body);
     std::cout << "Manifests:\n";
     for (const auto& d : index.manifests) {
       std::cout << "  " << (d.platform ? d.platform->str() : std::string("(no platform)")) << "  " << d.digest.str()
@@ -78,7 +78,7 @@ int inspect(const Args& args) {
     }
     for (const auto& [k, v] : index.annotations) std::cout << "Annotation: " << k << "=" << v << "\n";
   } else {
-    registry::ImageManifest im = registry::parse_manifest(m.body);
+    Manifest im = parse_manifest(m.body);
     std::cout << "Config:     " << im.config.digest.str() << "\n"
               << "Layers:\n";
     for (const auto& l : im.layers) std::cout << "  " << l.digest.str() << "  " << l.size << "  " << l.media_type << "\n";
@@ -119,7 +119,7 @@ Platform platform_from_config(const std::string& config_json, const std::string&
 void bring_manifest(RegistryClient& client, const std::string& from, const std::string& to,
                     const registry::FetchedManifest& m) {
   if (from == to) return;
-  registry::ImageManifest im = registry::parse_manifest(m.body);
+  Manifest im = parse_manifest(m.body);
   std::vector<Descriptor> blobs = im.layers;
   blobs.push_back(im.config);
   for (const auto& b : blobs) {
@@ -137,11 +137,11 @@ std::vector<Descriptor> entries_for(RegistryClient& client, const Source& src, c
   const std::string name = src.ref.str();
   registry::FetchedManifest m = client.get_manifest(src.ref.repository, src.ref.manifest_ref());
   std::vector<Descriptor> out;
-  if (registry::is_index_media_type(m.media_type)) {
+  if (is_index_media_type(m.media_type)) {
     if (src.platform) throw usage_error(name + " is an index: it cannot take a =os/arch override");
-    for (const auto& child : registry::parse_index(m.body).manifests) {
+    for (const auto& child : parse_index(m.body).manifests) {
       auto cm = client.get_manifest(src.ref.repository, child.digest.str());
-      if (registry::is_index_media_type(cm.media_type)) throw Error(name + " nests an index; that is not supported");
+      if (is_index_media_type(cm.media_type)) throw Error(name + " nests an index; that is not supported");
       bring_manifest(client, src.ref.repository, dest.repository, cm);
       out.push_back(child);
     }
@@ -150,7 +150,7 @@ std::vector<Descriptor> entries_for(RegistryClient& client, const Source& src, c
     }
     return out;
   }
-  registry::ImageManifest im = registry::parse_manifest(m.body);
+  Manifest im = parse_manifest(m.body);
   Descriptor d;
   d.media_type = m.media_type;
   d.digest = m.digest;
@@ -164,7 +164,7 @@ std::vector<Descriptor> entries_for(RegistryClient& client, const Source& src, c
 
 // Adds an entry; an entry of the same platform already there is replaced
 // (the later one wins), with a warning.
-void put_entry(registry::ImageIndex& index, const Descriptor& d) {
+void put_entry(Index& index, const Descriptor& d) {
   auto same = [&](const Descriptor& e) {
     return e.platform && d.platform && normalize_platform(*e.platform) == normalize_platform(*d.platform) &&
            e.platform->os_version == d.platform->os_version;
@@ -215,9 +215,9 @@ void bring_from_other_registries(std::vector<Source>& sources, const Reference& 
   }
 }
 
-int push_index(RegistryClient& client, const Reference& dest, const registry::ImageIndex& index) {
+int push_index(RegistryClient& client, const Reference& dest, const Index& index) {
   std::string tag = dest.tag.empty() ? "" : dest.tag;
-  Digest digest = client.put_manifest(dest.repository, tag, index.media_type, registry::to_json(index));
+  Digest digest = client.put_manifest(dest.repository, tag, index.media_type, index_json(index));
   std::cout << dest.name() << (tag.empty() ? "" : ":" + tag) << "@" << digest.str() << "\n";
   return 0;
 }
@@ -248,8 +248,8 @@ int create(const Args& args) {
   if (format == "docker" && !annotations.empty()) throw usage_error("--annotation needs --format oci");
   Reference dest = Reference::parse(target);
   auto sources = parse_sources(pos);
-  registry::ImageIndex index;
-  index.media_type = format == "oci" ? registry::media_type::kOciIndex : registry::media_type::kDockerManifestList;
+  Index index;
+  index.media_type = format == "oci" ? media::kOciIndex : media::kDockerManifestList;
   for (const auto& a : annotations) {
     auto eq = a.find('=');
     if (eq == std::string::npos || eq == 0) throw usage_error("--annotation takes K=V, got \"" + a + "\"");
@@ -296,8 +296,8 @@ int append(const Args& args) {
   }
   bring_from_other_registries(sources, dest, rf);
   auto existing = client.get_manifest(dest.repository, dest.manifest_ref());
-  if (!registry::is_index_media_type(existing.media_type)) throw Error(dest.str() + " is an image, not an index");
-  registry::ImageIndex index = registry::parse_index(existing.body);
+  if (!is_index_media_type(existing.media_type)) throw Error(dest.str() + " is an image, not an index");
+  Index index = parse_index(existing.body);
   for (const auto& src : sources) {
     for (const auto& d : entries_for(client, src, dest)) put_entry(index, d);
   }

@@ -14,8 +14,6 @@
 namespace slipway::copy {
 namespace {
 
-using registry::Descriptor;
-
 void mkdir_p(const std::string& path, mode_t mode) {
   for (size_t i = 1; i <= path.size(); ++i) {
     if (i != path.size() && path[i] != '/') continue;
@@ -79,7 +77,7 @@ class LayoutSource : public CopySource {
 
   RawManifest top() override {
     Index idx = layout_.index();
-    std::vector<slipway::Descriptor> matches;
+    std::vector<Descriptor> matches;
     std::string tags;
     for (const auto& m : idx.manifests) {
       auto it = m.annotations.find(kAnnotationRefName);

@@ -20,8 +20,6 @@
 namespace slipway::copy {
 namespace {
 
-using registry::Descriptor;
-
 enum class BlobOutcome { kExisted, kMounted, kUploaded };
 
 std::string short_digest(const Digest& d) { return d.algorithm + ":" + d.hex.substr(0, 12); }
@@ -99,7 +97,7 @@ class LayoutDest : public Destination {
   void put_manifest(const RawManifest& m) override { layout_.store().put(m.bytes, m.digest); }
   void put_top(CopySource&, const RawManifest& m) override {
     put_manifest(m);
-    slipway::Descriptor d;
+    Descriptor d;
     d.media_type = m.media_type;
     d.digest = m.digest;
     d.size = static_cast<int64_t>(m.bytes.size());
@@ -165,7 +163,7 @@ bool non_distributable(const Descriptor& d) {
 }
 
 void add_image(Plan& plan, const RawManifest& m) {
-  registry::ImageManifest im = registry::parse_manifest(m.bytes);
+  Manifest im = parse_manifest(m.bytes);
   std::vector<Descriptor> blobs = im.layers;
   blobs.push_back(im.config);
   for (const auto& d : blobs) {
@@ -177,9 +175,9 @@ void add_image(Plan& plan, const RawManifest& m) {
 
 void add_index(Plan& plan, CopySource& src, const RawManifest& index, int depth) {
   if (depth > 4) throw Error("indexes nested more than 4 deep");
-  for (const auto& child : registry::parse_index(index.bytes).manifests) {
+  for (const auto& child : parse_index(index.bytes).manifests) {
     RawManifest cm = src.manifest(child);
-    if (registry::is_index_media_type(cm.media_type)) add_index(plan, src, cm, depth + 1);
+    if (is_index_media_type(cm.media_type)) add_index(plan, src, cm, depth + 1);
     else add_image(plan, cm);
   }
   plan.manifests.push_back(index);
@@ -206,7 +204,7 @@ CopyResult run(const Location& src, const Location& dst, const CopyOptions& o) {
   auto source = open_source(src, o, staging);
   RawManifest top = source->top();
   Plan plan;
-  if (registry::is_index_media_type(top.media_type)) {
+  if (is_index_media_type(top.media_type)) {
     if (o.all) {
       if (dst.kind == Location::Kind::kDockerArchive) {
         throw usage_error(src.text + " is an index and a docker-archive holds one image: drop --all");
@@ -214,10 +212,10 @@ CopyResult run(const Location& src, const Location& dst, const CopyOptions& o) {
       add_index(plan, *source, top, 0);
     } else {
       Platform want = o.platform ? *o.platform : host_platform();
-      const registry::ImageIndex index = registry::parse_index(top.bytes);
+      const Index index = parse_index(top.bytes);
       const Descriptor pick = registry::select_platform(index, want);
       top = source->manifest(pick);
-      if (registry::is_index_media_type(top.media_type)) throw Error(pick.digest.str() + " is a nested index");
+      if (is_index_media_type(top.media_type)) throw Error(pick.digest.str() + " is a nested index");
       note(o, "picked " + (pick.platform ? pick.platform->str() : want.str()) + " " + short_digest(top.digest));
       add_image(plan, top);
     }

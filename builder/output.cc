@@ -157,26 +157,22 @@ void add_to_index(const std::string& ref_text, const StageState& st, BuildEnv& e
   });
   client.put_manifest(ref.repository, manifest_desc.digest.str(), m.media_type, manifest_bytes);
 
-  registry::ImageIndex index;
-  index.media_type = o.image_format == "docker" ? registry::media_type::kDockerManifestList
-                                                : registry::media_type::kOciIndex;
+  Index index;
+  index.media_type = o.image_format == "docker" ? media::kDockerManifestList : media::kOciIndex;
   if (client.head_manifest(ref.repository, ref.tag)) {
     auto existing = client.get_manifest(ref.repository, ref.tag);
-    if (!registry::is_index_media_type(existing.media_type)) {
+    if (!is_index_media_type(existing.media_type)) {
       throw Error("--manifest " + ref_text + " is an image, not an index");
     }
-    index = registry::parse_index(existing.body);
+    index = parse_index(existing.body);
   }
-  registry::Descriptor entry;
-  entry.media_type = m.media_type;
-  entry.digest = manifest_desc.digest;
-  entry.size = manifest_desc.size;
+  Descriptor entry = manifest_desc;
   entry.platform = platform;
-  std::erase_if(index.manifests, [&](const registry::Descriptor& d) {
+  std::erase_if(index.manifests, [&](const Descriptor& d) {
     return d.platform && normalize_platform(*d.platform) == normalize_platform(platform);
   });
   index.manifests.push_back(entry);
-  auto digest = client.put_manifest(ref.repository, ref.tag, index.media_type, registry::to_json(index));
+  auto digest = client.put_manifest(ref.repository, ref.tag, index.media_type, index_json(index));
   env.progress.result("added to index", ref.name() + ":" + ref.tag + " as " + platform.str(), digest.str());
 }
 

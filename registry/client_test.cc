@@ -135,7 +135,7 @@ TEST_CASE("manifests: push to a tag, verify with HEAD, pull back by tag and dige
   BlobSource layer = BlobSource::from_string(pattern(1000, 'l'));
   c.push_blob("img/a", config);
   c.push_blob("img/a", layer);
-  std::string body = to_json(tiny_manifest(config, layer));
+  std::string body = manifest_json(tiny_manifest(config, layer));
   Digest d = c.put_manifest("img/a", "v1", media_type::kOciManifest, body);
   CHECK(d == sha256_of(body));
 
@@ -155,7 +155,7 @@ TEST_CASE("manifests: push to a tag, verify with HEAD, pull back by tag and dige
 
   // A manifest whose blobs are missing is refused by the registry.
   BlobSource ghost = BlobSource::from_string("ghost");
-  std::string bad = to_json(tiny_manifest(config, ghost));
+  std::string bad = manifest_json(tiny_manifest(config, ghost));
   CHECK_THROWS_WITH(c.put_manifest("img/a", "bad", media_type::kOciManifest, bad),
                     Catch::Contains("MANIFEST_BLOB_UNKNOWN"));
 }
@@ -171,13 +171,13 @@ TEST_CASE("an index selects the platform, and says which exist when none match")
     BlobSource layer = BlobSource::from_string(pattern(100, arch[1]));
     c.push_blob("multi/x", config);
     c.push_blob("multi/x", layer);
-    std::string body = to_json(tiny_manifest(config, layer));
+    std::string body = manifest_json(tiny_manifest(config, layer));
     Digest d = c.put_manifest("multi/x", "", media_type::kOciManifest, body);
     digests.push_back(d);
     Descriptor desc{media_type::kOciManifest, d, static_cast<int64_t>(body.size()), Platform{"linux", arch, "", ""}, {}, {}, {}};
     index.manifests.push_back(desc);
   }
-  std::string body = to_json(index);
+  std::string body = index_json(index);
   c.put_manifest("multi/x", "latest", media_type::kOciIndex, body);
   CHECK(c.get_manifest("multi/x", "latest").media_type == media_type::kOciIndex);
   CHECK(c.get_image_manifest("multi/x", "latest", parse_platform("linux/arm64")).digest == digests[1]);
@@ -208,7 +208,7 @@ TEST_CASE("mirrors serve pulls first; a dead or empty mirror falls back to the r
   BlobSource layer = BlobSource::from_string("layer in the mirror only");
   direct_mirror.push_blob("lib/x", config);
   direct_mirror.push_blob("lib/x", layer);
-  Digest d = direct_mirror.put_manifest("lib/x", "v1", media_type::kOciManifest, to_json(tiny_manifest(config, layer)));
+  Digest d = direct_mirror.put_manifest("lib/x", "v1", media_type::kOciManifest, manifest_json(tiny_manifest(config, layer)));
 
   std::string dead = "127.0.0.1:" + std::to_string(slipway::testing::free_port());
   o.insecure_hosts.insert(dead);

@@ -48,7 +48,7 @@ TEST_CASE("skopeo reads and copies an image we pushed, and we pull one skopeo pu
   m.media_type = media_type::kDockerManifest;
   m.config = Descriptor{media_type::kDockerConfig, config_blob.digest, static_cast<int64_t>(config_blob.size), {}, {}, {}, {}};
   m.layers.push_back(Descriptor{media_type::kDockerLayerGzip, layer_digest, static_cast<int64_t>(layer_size), {}, {}, {}, {}});
-  Digest manifest_digest = c.put_manifest("interop/hello", "v1", media_type::kDockerManifest, to_json(m));
+  Digest manifest_digest = c.put_manifest("interop/hello", "v1", media_type::kDockerManifest, manifest_json(m));
 
   const std::string ref = "docker://" + server.host() + "/interop/hello:v1";
   auto inspect = nlohmann::json::parse(run("skopeo --insecure-policy inspect --tls-verify=false " + ref));

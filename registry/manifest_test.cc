@@ -38,7 +38,7 @@ TEST_CASE("manifests and indexes round-trip through JSON") {
   m.config = Descriptor{media_type::kOciConfig, Digest::parse(kD1), 10, {}, {}, {}, {}};
   m.layers.push_back(Descriptor{media_type::kOciLayerGzip, Digest::parse(kD2), 20, {}, {}, {{"k", "v"}}, {}});
   m.annotations["org.opencontainers.image.created"] = "2024-01-01T00:00:00Z";
-  ImageManifest back = parse_manifest(to_json(m));
+  ImageManifest back = parse_manifest(manifest_json(m));
   CHECK(back.config.digest == m.config.digest);
   CHECK(back.layers.at(0).size == 20);
   CHECK(back.layers.at(0).annotations.at("k") == "v");
@@ -48,10 +48,10 @@ TEST_CASE("manifests and indexes round-trip through JSON") {
   i.media_type = media_type::kDockerManifestList;
   i.manifests.push_back(Descriptor{media_type::kDockerManifest, Digest::parse(kD1), 5,
                                    Platform{"linux", "arm", "v7", ""}, {}, {}, {}});
-  auto j = nlohmann::json::parse(to_json(i));
+  auto j = nlohmann::json::parse(index_json(i));
   CHECK(j["schemaVersion"] == 2);
   CHECK(j["manifests"][0]["platform"]["variant"] == "v7");
-  CHECK(parse_index(to_json(i)).manifests.at(0).platform->architecture == "arm");
+  CHECK(parse_index(index_json(i)).manifests.at(0).platform->architecture == "arm");
 
   CHECK_THROWS_WITH(parse_manifest(R"({"schemaVersion":2,"config":{"digest":"sha256:../x","size":1}})"),
                     Catch::Contains("sha256"));
