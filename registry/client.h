@@ -119,6 +119,8 @@ class RegistryClient {
   void upload_monolithic(const std::string& repository, const BlobSource& blob, const std::string& location);
   void finish_upload(const std::string& repository, const BlobSource& blob, HttpRequest request);
   std::string resolve(const std::string& location) const;
+  // DELETE of an upload session we abandon; failures are only logged.
+  void cancel_upload(const std::string& repository, const std::string& location);
 
   std::string host_;      // as the user wrote it
   std::string endpoint_;  // where requests go ("registry-1.docker.io" for docker.io)

@@ -126,6 +126,9 @@ BlobPush RegistryClient::push_blob(const std::string& repository, const BlobSour
   for (;;) {
     std::string location = session ? *session : start_upload(repository, blob.digest);
     session.reset();
+    // The session this attempt leaves behind when it restarts: cancelled so
+    // the registry frees its partial data now rather than at expiry.
+    auto abandon = [&] { cancel_upload(repository, location); };
     try {
       if (chunked) upload_chunked(repository, blob, location, &failures);
       else upload_monolithic(repository, blob, location);
@@ -137,12 +140,14 @@ BlobPush RegistryClient::push_blob(const std::string& repository, const BlobSour
       log(LogLevel::kInfo, host_ + ": chunked upload refused (" + e.why + "); uploading in one request");
       chunked = false;
       switched = true;
+      abandon();
     } catch (const BodyTooLarge& e) {
       if (switched) throw Error(where("pushing blob " + blob.digest.str() + " to", repository) + ": " + e.why);
       log(LogLevel::kInfo, host_ + ": " + e.why + "; uploading in chunks of " +
                                std::to_string(http_.options().upload_chunk_size) + " bytes");
       chunked = true;
       switched = true;
+      abandon();
     } catch (const SessionLost& e) {
       // A closing PUT whose answer was lost may still have stored the blob:
       // uploading it again would only cost time.
@@ -161,9 +166,23 @@ BlobPush RegistryClient::push_blob(const std::string& repository, const BlobSour
         throw Error(where("pushing blob " + blob.digest.str() + " to", repository) + ": " + e.why + " (gave up after " +
                     std::to_string(failures) + " failed attempts)");
       }
+      abandon();
       log(LogLevel::kInfo, "pushing blob " + blob.digest.str() + ": " + e.why + "; restarting the upload");
       if (!e.counted) std::this_thread::sleep_for(e.wait ? *e.wait : http_.backoff(failures - 1, nullptr));
     }
+  }
+}
+
+void RegistryClient::cancel_upload(const std::string& repository, const std::string& location) {
+  HttpRequest del;
+  del.method = "DELETE";
+  del.url = location;
+  del.retry = false;
+  try {
+    send(del, {repository_scope(repository, "pull,push")}, where("cancelling upload to", repository));
+  } catch (const Error& e) {
+    // Best effort: the registry expires the session on its own anyway.
+    log(LogLevel::kDebug, e.message());
   }
 }
 

@@ -181,3 +181,77 @@ TEST_CASE("a manifest answer cut short is reported by its digest, not as bad JSO
   auto c = client_for(reg, fast_options(reg, 1));
   CHECK_THROWS_WITH(c.get_manifest("r", "v1"), Catch::Contains("but the registry announced " + sha256_of(body).str()));
 }
+
+TEST_CASE("a restarted upload cancels the session it abandons, and a failing DELETE does not fail the push") {
+  std::mutex mu;
+  int sessions = 0;
+  std::vector<std::string> deleted;
+  const std::string data = blob_data();
+  TestHttpServer reg([&](const TestRequest& r) -> TestResponse {
+    std::lock_guard lock(mu);
+    if (r.method == "HEAD") return {404, {}, ""};
+    if (r.method == "POST") return {202, {{"Location", "/v2/r/blobs/uploads/s" + std::to_string(++sessions)}}, ""};
+    if (r.method == "PUT" && r.path == "/v2/r/blobs/uploads/s1") return {404, {}, ""};  // the registry lost it
+    if (r.method == "PUT") return {r.body == data ? 201 : 400, {}, ""};
+    if (r.method == "DELETE") {
+      deleted.push_back(r.path);
+      return {500, {}, ""};
+    }
+    return {400, {}, ""};
+  });
+  RegistryOptions o = fast_options(reg, 2);
+  o.chunked_upload = false;
+  auto c = client_for(reg, o);
+  CHECK(c.push_blob("r", BlobSource::from_string(data)) == BlobPush::kUploaded);
+  std::lock_guard lock(mu);
+  CHECK(sessions == 2);
+  REQUIRE(deleted.size() == 1);
+  CHECK(deleted[0] == "/v2/r/blobs/uploads/s1");
+}
+
+TEST_CASE("a 413 on the single PUT falls back to chunks in a new session, cancelling the refused one") {
+  std::mutex mu;
+  std::string received;
+  int sessions = 0, deletes = 0;
+  const std::string data = blob_data();
+  TestHttpServer reg([&](const TestRequest& r) -> TestResponse {
+    std::lock_guard lock(mu);
+    if (r.method == "HEAD") return {404, {}, ""};
+    if (r.method == "POST") return {202, {{"Location", "/v2/r/blobs/uploads/s" + std::to_string(++sessions)}}, ""};
+    if (r.method == "PUT" && !r.body.empty()) return {413, {}, ""};
+    if (r.method == "PATCH") {
+      if (r.body.size() > 10000) return {413, {}, ""};
+      received += r.body;
+      return {202, {{"Range", "0-" + std::to_string(received.size() - 1)}}, ""};
+    }
+    if (r.method == "PUT") return {received == data ? 201 : 400, {}, ""};
+    if (r.method == "DELETE") {
+      ++deletes;
+      return {204, {}, ""};
+    }
+    return {400, {}, ""};
+  });
+  RegistryOptions o = fast_options(reg, 2);
+  o.chunked_upload = false;
+  o.upload_chunk_size = 10000;
+  auto c = client_for(reg, o);
+  CHECK(c.push_blob("r", BlobSource::from_string(data)) == BlobPush::kUploaded);
+  std::lock_guard lock(mu);
+  CHECK(sessions == 2);
+  CHECK(deletes == 1);
+  CHECK(received == data);
+}
+
+TEST_CASE("chunks refused after a 413 on the single PUT end the push instead of switching back and forth") {
+  TestHttpServer reg([](const TestRequest& r) -> TestResponse {
+    if (r.method == "HEAD") return {404, {}, ""};
+    if (r.method == "POST") return {202, {{"Location", "/v2/r/blobs/uploads/s1"}}, ""};
+    if (r.method == "PUT" || r.method == "PATCH") return {413, {}, ""};
+    return {204, {}, ""};
+  });
+  RegistryOptions o = fast_options(reg, 2);
+  o.chunked_upload = false;
+  auto c = client_for(reg, o);
+  CHECK_THROWS_WITH(c.push_blob("r", BlobSource::from_string(blob_data())), Catch::Contains("HTTP 413"));
+  CHECK(count(reg.requests(), "POST") == 2);
+}
