@@ -118,6 +118,9 @@ void Progress::transfer(const std::string& what, uint64_t done, uint64_t total) 
   transfer_ = what + " " + human_size(static_cast<int64_t>(done)) + "/" + human_size(static_cast<int64_t>(total));
   if (live_.empty()) live_ = " ";  // a transfer outside a step gets a line of its own
   // Drawn by the ticker: a push of many small reads must not flood the tty.
+  // A finished count is drawn at once, or a transfer shorter than a tick
+  // would never show its total.
+  if (done == total) draw_live();
 }
 
 void Progress::emit(nlohmann::json event, const std::string& text, bool ends_step) {
