@@ -110,7 +110,9 @@ registry::BlobPush relay_blob(registry::RegistryClient& to, const std::string& r
 
   registry::BlobPush how;
   try {
-    how = to.push_blob(repository, blob);
+    // The caller asked before starting the download (that is the point of
+    // relaying only what is missing), so the push need not ask again.
+    how = to.push_blob(repository, blob, {}, true);
   } catch (...) {
     finish_download(true);
     // A failed download explains a failed upload better than the upload does.

@@ -49,23 +49,32 @@ class RegistryDest : public Destination {
 
   BlobOutcome put_blob(CopySource& src, const Descriptor& d) override {
     const std::string& repo = ref_.repository;
-    if (client_.blob_size(repo, d.digest)) return BlobOutcome::kExisted;
+    if (warm_present_ && *warm_present_ == d.digest) return BlobOutcome::kExisted;
     // Same registry, other repository: the registry links the blob, no bytes move.
-    if (src.registry_host() == ref_.registry && !src.repository().empty() && src.repository() != repo &&
-        client_.mount_blob(repo, d.digest, src.repository())) {
-      return BlobOutcome::kMounted;
+    std::vector<std::string> mount_from;
+    if (src.registry_host() == ref_.registry && !src.repository().empty() && src.repository() != repo) {
+      mount_from.push_back(src.repository());
     }
     registry::BlobPush how;
     if (src.can_fetch()) {
+      // Ask before downloading: a relay should move only what is missing.
+      if (client_.blob_size(repo, d.digest)) return BlobOutcome::kExisted;
+      if (!mount_from.empty() && client_.mount_blob(repo, d.digest, mount_from[0])) return BlobOutcome::kMounted;
       how = relay_blob(client_, repo, d, staging_.scratch_file("relay-" + d.digest.hex),
                        [&](const registry::BodySink& sink) { src.fetch(d, sink); });
     } else {
+      // push_blob asks (HEAD), mounts, or uploads: one question per blob.
       how = client_.push_blob(repo, registry::BlobSource::from_file(src.blob_file(d), d.digest,
-                                                                     static_cast<uint64_t>(d.size)));
+                                                                     static_cast<uint64_t>(d.size)), mount_from);
     }
+    if (how == registry::BlobPush::kMounted) return BlobOutcome::kMounted;
     return how == registry::BlobPush::kUploaded ? BlobOutcome::kUploaded : BlobOutcome::kExisted;
   }
-  void warm_up(const Descriptor& d) override { client_.blob_size(ref_.repository, d.digest); }
+  // Its answer is kept: the blob it asked about is not asked about again.
+  // (Called before the parallel uploads start; read-only afterwards.)
+  void warm_up(const Descriptor& d) override {
+    if (client_.blob_size(ref_.repository, d.digest)) warm_present_ = d.digest;
+  }
   void put_manifest(const RawManifest& m) override {
     client_.put_manifest(ref_.repository, m.digest.str(), m.media_type, m.bytes);
   }
@@ -80,6 +89,7 @@ class RegistryDest : public Destination {
   Reference ref_;
   registry::RegistryClient client_;
   Staging& staging_;
+  std::optional<Digest> warm_present_;  // what warm_up found already there
 };
 
 class LayoutDest : public Destination {

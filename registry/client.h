@@ -78,9 +78,11 @@ class RegistryClient {
   std::string get_blob_bytes(const std::string& repository, const Digest& digest,
                              size_t max_size = 16u << 20);
   // Uploads unless the repository already has it; tries a cross-repository
-  // mount from each of `mount_from` (same registry) first.
+  // mount from each of `mount_from` (same registry) first. `known_absent`:
+  // the caller has just asked (HEAD) and the blob was not there, so the
+  // push does not ask again.
   BlobPush push_blob(const std::string& repository, const BlobSource& blob,
-                     const std::vector<std::string>& mount_from = {});
+                     const std::vector<std::string>& mount_from = {}, bool known_absent = false);
 
   // Mounts a blob from another repository of this registry without
   // uploading; false when the registry cannot (it lacks the blob there).

@@ -102,8 +102,8 @@ bool RegistryClient::mount_blob(const std::string& repository, const Digest& dig
 }
 
 BlobPush RegistryClient::push_blob(const std::string& repository, const BlobSource& blob,
-                                   const std::vector<std::string>& mount_from) {
-  if (head_blob(repository, blob.digest, "pull,push")) {
+                                   const std::vector<std::string>& mount_from, bool known_absent) {
+  if (!known_absent && head_blob(repository, blob.digest, "pull,push")) {
     log(LogLevel::kDebug, "blob " + blob.digest.str() + " already in " + host_ + "/" + repository);
     return BlobPush::kExisted;
   }
