@@ -33,24 +33,12 @@ RUN cat /data/* | md5sum > /sum
 RUN dd if=/dev/urandom of=/r2 bs=1M count=16 2>/dev/null
 EOF
 
-port=$((20000 + RANDOM % 12000))
-mkdir -p "$work/registry"
-cat > "$work/registry/config.yml" <<YAML
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $work/registry/storage
-http:
-  addr: 127.0.0.1:$port
-YAML
-docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
-reg_pid=$!
-REG=127.0.0.1:$port
-for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+fail() { echo "cache_bench: $*" >&2; exit 1; }
+at_exit() { :; }
+source tests/registry_fixture/registry.sh
+REGISTRY_DIR=$work/registry start_registry
+reg_pid=$REGISTRY_PID
+REG=$REGISTRY
 
 n=0
 build() {  # STATE_DIR ARGS...

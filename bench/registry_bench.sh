@@ -91,44 +91,20 @@ stop_registry() {
 }
 # The access log stays for a look at the requests; the stored blobs go.
 trap 'stop_registry; rm -rf "$work/state" "$work/pull-"* "$work/registry/storage"' EXIT
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 12000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-# A fresh registry (empty storage); the access log (one line per request)
-# goes to $work/registry/access.log.
-start_registry() {
+# The tests' fixture starts it; this script stops it itself, between runs.
+fail() { echo "registry_bench: $*" >&2; exit 1; }
+at_exit() { :; }
+source tests/registry_fixture/registry.sh
+# A fresh registry (empty storage) on a new port each time: skopeo's
+# blob-info cache (kept per registry host) would otherwise send it probing
+# repositories of earlier runs. One line per request in
+# $work/registry/access.log.
+start_fresh_registry() {
   stop_registry
-  local dir=$work/registry
-  rm -rf "$dir" && mkdir -p "$dir/storage"
-  # A new port each time: skopeo's blob-info cache (kept per registry host)
-  # would otherwise send it probing repositories of earlier runs.
-  port=$(free_port)
-  cat >"$dir/config.yml" <<YAML
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $dir/storage
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-YAML
-  docker-registry serve "$dir/config.yml" >"$dir/access.log" 2>"$dir/error.log" &
-  reg_pid=$!
-  REG=127.0.0.1:$port
-  local i
-  for i in $(seq 1 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    kill -0 "$reg_pid" 2>/dev/null || { echo "docker-registry exited: $(cat "$dir/error.log")" >&2; exit 1; }
-    sleep 0.05
-  done
-  echo "docker-registry did not start on $REG" >&2; exit 1
+  rm -rf "$work/registry"
+  REGISTRY_DIR=$work/registry REGISTRY_ACCESS_LOG=yes start_registry
+  reg_pid=$REGISTRY_PID
+  REG=$REGISTRY
 }
 requests() { grep -cE '"(GET|HEAD|PUT|POST|PATCH|DELETE) /v2/' "$work/registry/access.log" || true; }
 # "HEAD 7, PUT 1" for access log lines after line $1.
@@ -192,12 +168,12 @@ echo "slipway pull: $slipway_pull_how"
 
 # 1. Fresh push: each run into a fresh registry, alternating who goes first.
 ss=() ks=()
-start_registry
+start_fresh_registry
 push_skopeo warmup; push_slipway warmup  # the page cache holds the layout (and context) for both
 for i in $(seq 1 "$REPEAT"); do
   for who in slipway skopeo; do
     [ $((i % 2)) -eq 0 ] && who=$([ $who = slipway ] && echo skopeo || echo slipway)
-    start_registry; settle
+    start_fresh_registry; settle
     t=$(timed "push_$who" "fresh$i")
     if [ $who = slipway ]; then ss+=("$t"); else ks+=("$t"); fi
     printf '  push %d %-8s %6.2fs  (%s requests)\n' "$i" "$who" "$t" "$(request_summary 0)"
@@ -209,7 +185,7 @@ printf '%-44s %8.2fs %8.2fs %13.2fx\n' "1. push ${image_mb} MiB, fresh registry"
 
 # 2. Push again, nothing changed: both into a registry that has the image
 #    under their own repository.
-start_registry
+start_fresh_registry
 push_slipway again-slipway; push_skopeo again-skopeo
 ss=() ks=() sreq="" kreq=""
 for i in $(seq 1 "$REPEAT"); do

@@ -20,6 +20,7 @@
 #include <fstream>
 
 #include "builder/seccomp_filter.h"
+#include "common/fd_pass.h"
 #include "layers/unpack.h"
 
 namespace fs = std::filesystem;
@@ -27,40 +28,6 @@ using namespace slipway;
 using namespace slipway::sandbox;
 
 namespace {
-
-void send_fd(int sock, int fd) {
-  char b = 'x';
-  iovec iov{&b, 1};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctrl;
-  msg.msg_controllen = sizeof ctrl;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  (void)!sendmsg(sock, &msg, 0);
-}
-
-int recv_fd(int sock) {
-  char b;
-  iovec iov{&b, 1};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctrl;
-  msg.msg_controllen = sizeof ctrl;
-  if (recvmsg(sock, &msg, 0) <= 0) return -1;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c) return -1;
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
-}
 
 std::optional<std::pair<uint32_t, uint32_t>> recorded(const fs::path& p) {
   UniqueFd fd(open(p.c_str(), O_RDONLY | O_CLOEXEC));
@@ -134,7 +101,7 @@ TEST_CASE("chown supervisor: records intended owners and answers success") {
     _exit(bad);
   }
   theirs.reset();
-  UniqueFd listener(recv_fd(ours.get()));
+  UniqueFd listener(receive_fd(ours.get()));
   REQUIRE(listener);
   UniqueFd proc(open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC));
   ChownSupervisor sup(listener.release(), proc.get());

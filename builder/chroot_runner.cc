@@ -16,6 +16,7 @@
 #include <fstream>
 
 #include "builder/seccomp_filter.h"
+#include "builder/step_report.h"
 #include "common/error.h"
 #include "common/fd.h"
 
@@ -32,11 +33,7 @@ constexpr int kStepCaps[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FSETID,  CAP_FOWN
                              CAP_NET_RAW, CAP_SETGID,      CAP_SETUID,  CAP_SETFCAP, CAP_SETPCAP,
                              CAP_NET_BIND_SERVICE, CAP_KILL, CAP_AUDIT_WRITE};
 
-[[noreturn]] void fail(int fd, const std::string& what, int err) {
-  std::string msg = "E" + what + ": " + strerror(err) + "\n";
-  (void)!write(fd, msg.data(), msg.size());
-  _exit(126);
-}
+[[noreturn]] void fail(int fd, const std::string& what, int err) { Reporter(fd).fail(what, err); }
 
 int last_cap() {
   std::ifstream in("/proc/sys/kernel/cap_last_cap");
@@ -160,8 +157,7 @@ std::vector<pid_t> children_of(pid_t self) {
   if (main_pid < 0) fail(report_fd, "fork", errno);
   if (main_pid == 0) step(spec, report_fd);
   setpgid(main_pid, main_pid);  // also done by the child: no race either way
-  std::string pgid = "P" + std::to_string(main_pid) + "\n";
-  (void)!write(report_fd, pgid.data(), pgid.size());
+  Reporter(report_fd).pgid(main_pid);
   close(report_fd);
   int status = 0;
   while (waitpid(main_pid, &status, 0) < 0 && errno == EINTR) {
@@ -197,30 +193,16 @@ RunResult run_chroot(const RunSpec& spec) {
   g_runner_pid = pid;
   // "P<pgid>" comes first, then "E<message>" if setup fails; EOF means the
   // step exec'd (or died), so the pgid is known while the step runs.
-  std::string buf, error;
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = read(rd.get(), chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    buf.append(chunk, static_cast<size_t>(n));
-    for (size_t nl; (nl = buf.find('\n')) != std::string::npos; buf.erase(0, nl + 1)) {
-      if (buf[0] == 'P') g_step_pgid = std::atoi(buf.c_str() + 1);
-      if (buf[0] == 'E' && error.empty()) error = buf.substr(1, nl - 1);
-    }
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      g_runner_pid = 0;
-      throw sys_error("waitpid");
-    }
-  }
-  g_runner_pid = 0;
+  std::string error;
+  read_report(rd.get(), [&](char tag, const std::string& text) {
+    if (tag == 'P') g_step_pgid = std::atoi(text.c_str());
+    if (tag == 'E' && error.empty()) error = text;
+  });
+  int code = wait_exit_code(pid, g_runner_pid);
   g_step_pgid = 0;
   if (!error.empty()) throw Error("setting up the chrooted RUN step: " + error);
   RunResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.exit_code = code;
   return result;
 }
 

@@ -21,43 +21,16 @@
 
 #include "builder/chroot_runner.h"
 #include "builder/seccomp_filter.h"
+#include "builder/step_report.h"
 #include "common/error.h"
 #include "common/fd.h"
+#include "common/fd_pass.h"
 
 namespace slipway::sandbox {
 
 namespace {
 
 volatile sig_atomic_t g_step_pid = 0;
-
-// The child reports over a CLOEXEC pipe: "M<path>\n" for every mount point it
-// had to create, "E<message>\n" if setup failed, "W<message>\n" for a
-// warning, and (from the supervisor, once the step is over) "O<uid> <gid>
-// <hex path>\n" for each owner kept on the side. EOF comes when the step's
-// process tree is gone.
-class Reporter {
- public:
-  explicit Reporter(int fd) : fd_(fd) {}
-  void created(const std::string& path) { send("M" + path + "\n"); }
-  void warn(const std::string& what) { send("W" + what + "\n"); }
-  void owner(const std::string& path, uint32_t uid, uint32_t gid) {
-    static const char hex[] = "0123456789abcdef";
-    std::string h;
-    for (unsigned char c : path) {
-      h.push_back(hex[c >> 4]);
-      h.push_back(hex[c & 15]);
-    }
-    send("O" + std::to_string(uid) + " " + std::to_string(gid) + " " + h + "\n");
-  }
-  [[noreturn]] void fail(const std::string& what, int err) {
-    send("E" + what + ": " + strerror(err) + "\n");
-    _exit(126);
-  }
-
- private:
-  void send(const std::string& s) { (void)!write(fd_, s.data(), s.size()); }
-  int fd_;
-};
 
 // mkdir -p inside the new root, before pivot_root; records what it made.
 void make_dirs(const std::string& root, const std::string& path, Reporter& rep) {
@@ -149,45 +122,6 @@ void loopback_up() {
   std::string what;
   int err = exec_step_command(spec, &what);
   rep.fail(what, err);
-}
-
-void send_fd(int sock, int fd) {
-  char dummy = 'L';
-  iovec iov{&dummy, 1};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctrl;
-  msg.msg_controllen = sizeof ctrl;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR) {
-  }
-}
-
-// -1 when the peer closed the socket without sending an fd.
-int receive_fd(int sock) {
-  char dummy;
-  iovec iov{&dummy, 1};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctrl;
-  msg.msg_controllen = sizeof ctrl;
-  ssize_t n;
-  while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
-  }
-  if (n <= 0) return -1;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) return -1;
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-  return fd;
 }
 
 // The step's parent, while the step runs: answers chown notifications until
@@ -294,17 +228,6 @@ int supervise(pid_t init, int sock, int proc_fd, Reporter& rep) {
   exec_command(spec, rep);
 }
 
-void parse_owner(const std::string& rec, OwnerMap& out) {
-  auto sp1 = rec.find(' '), sp2 = rec.find(' ', sp1 + 1);
-  if (sp1 == std::string::npos || sp2 == std::string::npos) return;
-  std::string hex = rec.substr(sp2 + 1), path;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    path.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  out[path] = {static_cast<uint32_t>(std::stoul(rec.substr(0, sp1))),
-               static_cast<uint32_t>(std::stoul(rec.substr(sp1 + 1, sp2 - sp1 - 1)))};
-}
-
 }  // namespace
 
 void kill_running_step() {
@@ -367,35 +290,16 @@ RunResult run(const RunSpec& spec) {
   wr.reset();
   g_step_pid = pid;
   RunResult result;
-  std::string buf, error;
-  char chunk[4096];
-  for (;;) {
-    ssize_t n = read(rd.get(), chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    buf.append(chunk, static_cast<size_t>(n));
-  }
-  size_t start = 0;
-  while (start < buf.size()) {
-    size_t nl = buf.find('\n', start);
-    if (nl == std::string::npos) nl = buf.size();
-    std::string line = buf.substr(start, nl - start);
-    if (!line.empty() && line[0] == 'M') result.created_mountpoints.push_back(line.substr(1));
-    if (!line.empty() && line[0] == 'E') error = line.substr(1);
-    if (!line.empty() && line[0] == 'W') result.warnings.push_back(line.substr(1));
-    if (!line.empty() && line[0] == 'O') parse_owner(line.substr(1), result.side_owners);
-    start = nl + 1;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      g_step_pid = 0;
-      throw sys_error("waitpid");
-    }
-  }
-  g_step_pid = 0;
+  std::string error;
+  read_report(rd.get(), [&](char tag, const std::string& text) {
+    if (tag == 'M') result.created_mountpoints.push_back(text);
+    if (tag == 'E') error = text;
+    if (tag == 'W') result.warnings.push_back(text);
+    if (tag == 'O') parse_owner(text, result.side_owners);
+  });
+  int code = wait_exit_code(pid, g_step_pid);
   if (!error.empty()) throw Error("setting up the RUN sandbox: " + error);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.exit_code = code;
   return result;
 }
 

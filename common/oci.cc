@@ -3,69 +3,22 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/json_fields.h"
 
 namespace slipway {
 
 using json = nlohmann::json;
+using namespace json_fields;
 
-namespace {
-
-std::string str_or(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return "";
-  if (!it->is_string()) throw Error(std::string("field \"") + key + "\" is not a string");
-  return it->get<std::string>();
-}
-
-std::vector<std::string> strings(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return {};
-  if (!it->is_array()) throw Error(std::string("field \"") + key + "\" is not an array");
-  std::vector<std::string> out;
-  for (auto& v : *it) {
-    if (!v.is_string()) throw Error(std::string("field \"") + key + "\" holds a non-string");
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
-std::map<std::string, std::string> string_map(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return {};
-  if (!it->is_object()) throw Error(std::string("field \"") + key + "\" is not an object");
-  std::map<std::string, std::string> out;
-  for (auto& [k, v] : it->items()) {
-    if (!v.is_string()) throw Error(std::string("field \"") + key + "." + k + "\" is not a string");
-    out[k] = v.get<std::string>();
-  }
-  return out;
-}
-
-int64_t int_or(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return 0;
-  if (!it->is_number_integer()) throw Error(std::string("field \"") + key + "\" is not an integer");
-  return it->get<int64_t>();
-}
-
-json parse_text(std::string_view text, const char* what) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) throw Error(std::string("malformed ") + what + " JSON");
-  if (!j.is_object()) throw Error(std::string(what) + " JSON is not an object");
-  return j;
-}
-
-void put_if(json& j, const char* key, const std::string& v) {
-  if (!v.empty()) j[key] = v;
-}
-
-const char* kSchema1Message =
+const char* const kSchema1Unsupported =
     "image manifest uses Docker schema 1, which is deprecated and unsupported; "
     "re-push the image with a current Docker or tool (schema 2 / OCI)";
 
+namespace {
+
 int schema_version(const json& j) {
   int v = int(int_or(j, "schemaVersion"));
-  if (v == 1) throw Error(kSchema1Message);
+  if (v == 1) throw Error(kSchema1Unsupported);
   if (v != 2) throw Error("unsupported schemaVersion " + std::to_string(v));
   return v;
 }
@@ -74,6 +27,9 @@ int schema_version(const json& j) {
 
 bool is_index_media_type(std::string_view mt) { return mt == media::kOciIndex || mt == media::kDockerManifestList; }
 bool is_manifest_media_type(std::string_view mt) { return mt == media::kOciManifest || mt == media::kDockerManifest; }
+bool is_schema1_media_type(std::string_view mt) {
+  return mt == media::kDockerSchema1 || mt == media::kDockerSchema1Signed;
+}
 
 Descriptor parse_descriptor(const json& j) {
   if (!j.is_object()) throw Error("descriptor is not an object");
@@ -114,7 +70,7 @@ json descriptor_json(const Descriptor& d) {
 
 Manifest parse_manifest(std::string_view text) {
   try {
-    json j = parse_text(text, "manifest");
+    json j = parse_object(text, "manifest");
     Manifest m;
     m.schema_version = schema_version(j);
     m.media_type = str_or(j, "mediaType");
@@ -148,7 +104,7 @@ std::string manifest_json(const Manifest& m) {
 
 Index parse_index(std::string_view text) {
   try {
-    json j = parse_text(text, "index");
+    json j = parse_object(text, "index");
     Index i;
     i.schema_version = schema_version(j);
     i.media_type = str_or(j, "mediaType");

@@ -39,6 +39,9 @@ inline constexpr const char* kAnnotationRefName = "org.opencontainers.image.ref.
 
 bool is_index_media_type(std::string_view media_type);
 bool is_manifest_media_type(std::string_view media_type);
+// Docker schema 1, signed or not: deprecated, refused everywhere with this message.
+bool is_schema1_media_type(std::string_view media_type);
+extern const char* const kSchema1Unsupported;
 
 struct Descriptor {
   std::string media_type;

@@ -1,47 +1,18 @@
 #include "layers/image.h"
 
 #include "common/error.h"
+#include "common/json_fields.h"
 
 namespace slipway {
 
 using json = nlohmann::json;
+using namespace json_fields;
 
 namespace {
-
-std::string str_or(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return "";
-  if (!it->is_string()) throw Error(std::string("field \"") + key + "\" is not a string");
-  return it->get<std::string>();
-}
-
-std::vector<std::string> strings(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return {};
-  if (!it->is_array()) throw Error(std::string("field \"") + key + "\" is not an array");
-  std::vector<std::string> out;
-  for (auto& v : *it) {
-    if (!v.is_string()) throw Error(std::string("field \"") + key + "\" holds a non-string");
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
 
 std::optional<std::vector<std::string>> opt_strings(const json& j, const char* key) {
   if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
   return strings(j, key);
-}
-
-std::map<std::string, std::string> string_map(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return {};
-  if (!it->is_object()) throw Error(std::string("field \"") + key + "\" is not an object");
-  std::map<std::string, std::string> out;
-  for (auto& [k, v] : it->items()) {
-    if (!v.is_string()) throw Error(std::string("field \"") + key + "." + k + "\" is not a string");
-    out[k] = v.get<std::string>();
-  }
-  return out;
 }
 
 // Docker stores sets as {"key": {}}.
@@ -60,27 +31,9 @@ json set_json(const std::set<std::string>& s) {
   return o;
 }
 
-int64_t int_or(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return 0;
-  if (!it->is_number_integer()) throw Error(std::string("field \"") + key + "\" is not an integer");
-  return it->get<int64_t>();
-}
-
-json parse_text(const std::string& text, const char* what) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) throw Error(std::string("malformed ") + what + " JSON");
-  if (!j.is_object()) throw Error(std::string(what) + " JSON is not an object");
-  return j;
-}
-
 json remove_known(json j, std::initializer_list<const char*> keys) {
   for (auto k : keys) j.erase(k);
   return j;
-}
-
-void put_if(json& j, const char* key, const std::string& v) {
-  if (!v.empty()) j[key] = v;
 }
 
 }  // namespace
@@ -110,7 +63,7 @@ Compression layer_compression(const std::string& mt) {
 
 ImageConfig parse_image_config(const std::string& text) {
   try {
-    json j = parse_text(text, "image config");
+    json j = parse_object(text, "image config");
     ImageConfig c;
     c.created = str_or(j, "created");
     c.author = str_or(j, "author");

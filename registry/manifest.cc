@@ -26,21 +26,17 @@ std::string string_field(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-const char* kSchema1Message =
-    "image manifest uses Docker schema 1, which is deprecated and unsupported; "
-    "re-push the image with a current Docker or tool (schema 2 / OCI)";
-
 }  // namespace
 
 std::string detect_manifest_media_type(std::string_view body, std::string_view content_type) {
   std::string ct(content_type.substr(0, content_type.find(';')));
   while (!ct.empty() && ct.back() == ' ') ct.pop_back();
-  if (ct == media_type::kDockerSchema1 || ct == media_type::kDockerSchema1Signed) throw Error(kSchema1Message);
+  if (is_schema1_media_type(ct)) throw Error(kSchema1Unsupported);
   json j = parse_json(body, "manifest");
-  if (j.contains("schemaVersion") && j["schemaVersion"] == 1) throw Error(kSchema1Message);
+  if (j.contains("schemaVersion") && j["schemaVersion"] == 1) throw Error(kSchema1Unsupported);
   if (is_index_media_type(ct) || is_manifest_media_type(ct)) return ct;
   std::string mt = string_field(j, "mediaType");
-  if (mt == media_type::kDockerSchema1 || mt == media_type::kDockerSchema1Signed) throw Error(kSchema1Message);
+  if (is_schema1_media_type(mt)) throw Error(kSchema1Unsupported);
   if (is_index_media_type(mt) || is_manifest_media_type(mt)) return mt;
   if (!mt.empty()) throw Error("unsupported manifest media type " + mt);
   // OCI allows mediaType to be absent: tell by shape.

@@ -8,16 +8,9 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_fixture/registry.sh"
 BASE=$(base_image)
 
-# A registry with its access log on (one line per request, on stdout).
-port=$(free_port)
-mkdir -p "$TEST_TMP/reg"
-printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
-  "$TEST_TMP/reg/storage" "$port" > "$TEST_TMP/reg/config.yml"
-docker-registry serve "$TEST_TMP/reg/config.yml" >"$TEST_TMP/reg/access.log" 2>"$TEST_TMP/reg/error.log" &
-reg=$!
-at_exit "kill $reg; wait $reg 2>/dev/null"
-for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-REG=127.0.0.1:$port
+# A registry with its access log on (one line per request).
+REGISTRY_DIR=$TEST_TMP/reg REGISTRY_ACCESS_LOG=yes start_registry
+REG=$REGISTRY
 skopeo copy --quiet --dest-tls-verify=false "oci:$BASE:latest" "docker://$REG/base/busybox:1" \
   || fail "skopeo could not seed the registry"
 base_layers=$(skopeo inspect --tls-verify=false "docker://$REG/base/busybox:1" |

@@ -86,15 +86,9 @@ grep -q "fetching cached layer" "$TEST_TMP/log2b" && fail "pushing to another re
 check_image "$REGISTRY/other/img:1" "$(printf 'beta\na=a0\nb=b0')"
 # To another registry: it cannot mount from the cache repo, so the push
 # fetches the cached layers then (and only the push needs them).
-port2=$(free_port)
-mkdir -p "$TEST_TMP/reg2"
-printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' \
-  "$TEST_TMP/reg2/storage" "$port2" > "$TEST_TMP/reg2/config.yml"
-docker-registry serve "$TEST_TMP/reg2/config.yml" >"$TEST_TMP/reg2/log" 2>&1 &
-reg2=$!
-at_exit "kill $reg2; wait $reg2 2>/dev/null"
-for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port2") 2>/dev/null && break; sleep 0.05; done
-REG2=127.0.0.1:$port2
+first=$REGISTRY
+REGISTRY_DIR=$TEST_TMP/reg2 start_registry
+REG2=$REGISTRY REGISTRY=$first
 build "$TEST_TMP/log2c" "$TEST_TMP/s2c" $CACHE --insecure-registry "$REG2" -d "$REG2/app/img:1" >/dev/null \
   || fail "push to a second registry: $(cat "$TEST_TMP/log2c")"
 [ "$(grep -c "fetching cached layer" "$TEST_TMP/log2c")" = 8 ] || fail "want 8 fetches: $(cat "$TEST_TMP/log2c")"
@@ -235,8 +229,7 @@ echo m2 > "$TEST_TMP/uctx/m.txt"
 # 11. Rootless (with and without a subordinate id range): hits before a miss
 # are applied inside the user namespace, deletions included.
 if [ "$(id -u)" -eq 0 ]; then
-  bin=$TEST_TMP/slipway
-  cp "$SLIPWAY" "$bin" && chmod 755 "$bin"
+  bin=$(user_binary)
   rctx=$TEST_TMP/rctx
   mkdir -p "$rctx"
   echo one > "$rctx/a.txt"

@@ -10,8 +10,7 @@ source "$(dirname "$0")/lib.sh"
 POD=${POD_HARNESS:-${SLIPWAY_BINARY_DIR:-}/tests/pod_harness}
 [ -x "$POD" ] || fail "pod_harness not built (expected at $POD)"
 BASE=$(base_image)
-bin=$TEST_TMP/slipway
-cp "$SLIPWAY" "$bin" && chmod 755 "$bin"
+bin=$(user_binary)
 
 # The harness must really be a pod: no user namespace, no mount, Docker's caps.
 "$POD" -- unshare -U true 2>/dev/null && fail "unshare -U works inside the harness: it is not a pod"

@@ -17,8 +17,7 @@ FROM b
 RUN rm -rf /etc/new && echo final > /final
 DOCKERFILE
 chmod -R a+rX "$ctx"
-bin=$TEST_TMP/slipway
-cp "$SLIPWAY" "$bin" && chmod 755 "$bin"
+bin=$(user_binary)
 build() {  # MODE OUT [RUNNER...]
   local mode=$1 out=$2
   shift 2

@@ -8,8 +8,7 @@ ctx=$TEST_TMP/ctx
 mkdir -p "$ctx"
 printf 'FROM busybox\nRUN echo started > /started && sleep 313 & sleep 314\n' > "$ctx/Dockerfile"
 chmod -R a+rX "$ctx"
-bin=$TEST_TMP/slipway
-cp "$SLIPWAY" "$bin" && chmod 755 "$bin"
+bin=$(user_binary)
 
 interrupt() {  # RUNNER...
   local state=$TEST_TMP/state-$RANDOM

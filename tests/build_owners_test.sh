@@ -5,10 +5,9 @@
 # Inside later RUN steps the files still show as root's (`ls -ln` gives 0):
 # only the image has the recorded owners.
 source "$(dirname "$0")/lib.sh"
-if [ "$(id -u)" -ne 0 ]; then echo "skipped [$TEST_NAME]: needs root to create test users"; exit 0; fi
+skip_unless_root "to create test users"
 BASE=$(base_image)
-bin=$TEST_TMP/slipway
-cp "$SLIPWAY" "$bin" && chmod 755 "$bin"
+bin=$(user_binary)
 
 ctx=$TEST_TMP/ctx
 mkdir -p "$ctx"

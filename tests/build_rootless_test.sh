@@ -3,10 +3,9 @@
 # (newuidmap maps 65536 ids, chown in RUN is real), once without (one id
 # mapped, chown emulated). The image is read back as in build_test.
 source "$(dirname "$0")/lib.sh"
-if [ "$(id -u)" -ne 0 ]; then echo "skipped [$TEST_NAME]: needs root to create test users"; exit 0; fi
+skip_unless_root "to create test users"
 BASE=$(base_image)
-bin=$TEST_TMP/slipway
-cp "$SLIPWAY" "$bin" && chmod 755 "$bin"
+bin=$(user_binary)
 
 
 ctx=$TEST_TMP/ctx

@@ -6,11 +6,10 @@
 # COPY of a context file that has them. Built as root and rootless with a
 # subordinate id range.
 source "$(dirname "$0")/lib.sh"
-if [ "$(id -u)" -ne 0 ]; then echo "skipped [$TEST_NAME]: needs root (setcap, test users)"; exit 0; fi
+skip_unless_root "setcap, test users"
 command -v setcap >/dev/null && command -v getcap >/dev/null || fail "setcap/getcap (libcap2-bin) missing"
 BASE=$(base_image)
-bin=$TEST_TMP/slipway
-cp "$SLIPWAY" "$bin" && chmod 755 "$bin"
+bin=$(user_binary)
 
 ctx=$TEST_TMP/ctx
 mkdir -p "$ctx/sc"

@@ -15,6 +15,16 @@ fail() { echo "FAIL [$TEST_NAME]: $*" >&2; exit 1; }
 pass() { echo "ok [$TEST_NAME]"; exit 0; }
 expect_contains() { [[ "$1" == *"$2"* ]] || fail "expected to contain '$2', got: $1"; }
 expect_match() { [[ "$1" =~ $2 ]] || fail "expected to match '$2', got: $1"; }
+# Ends a test that needs root as skipped (not failed) for anyone else.
+skip_unless_root() {  # WHY
+  [ "$(id -u)" -eq 0 ] || { echo "skipped [$TEST_NAME]: needs root ($1)"; exit 0; }
+}
+# A copy of slipway that test users can run: the build tree may sit under a
+# home directory they cannot enter.
+user_binary() {
+  [ -x "$TEST_TMP/slipway" ] || { cp "$SLIPWAY" "$TEST_TMP/slipway" && chmod 755 "$TEST_TMP/slipway"; }
+  echo "$TEST_TMP/slipway"
+}
 expect_exit() {
   local want=$1; shift
   local got=0

@@ -5,8 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_fixture/registry.sh"
 BASE=$(base_image)
-bin=$TEST_TMP/slipway
-cp "$SLIPWAY" "$bin" && chmod 755 "$bin"
+bin=$(user_binary)
 run=()
 if [ "$(id -u)" -eq 0 ]; then
   test_user slipway-unpack no

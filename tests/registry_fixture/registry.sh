@@ -4,7 +4,10 @@
 #                           with htpasswd Basic auth when given a user;
 #                           sets REGISTRY=127.0.0.1:PORT, stopped at exit;
 #                           REGISTRY_DIR (default $TEST_TMP/registry) holds
-#                           its config, storage and log, so a test can run two.
+#                           its config, storage and log, so a test can run two;
+#                           REGISTRY_ACCESS_LOG=yes keeps one line per request
+#                           in REGISTRY_DIR/access.log; REGISTRY_PID is the
+#                           server's pid. Needs fail and at_exit (tests/lib.sh).
 #   make_oci_image DIR ARCH [VARIANT]
 #                           a one-layer single-platform OCI layout at DIR
 #                           (tag "latest"), built with tar, gzip and sha256sum.
@@ -36,7 +39,7 @@ version: 0.1
 log:
   level: error
   accesslog:
-    disabled: true
+    disabled: $([ "${REGISTRY_ACCESS_LOG:-}" = yes ] && echo false || echo true)
 storage:
   filesystem:
     rootdirectory: $dir/storage
@@ -46,8 +49,14 @@ http:
   addr: 127.0.0.1:$port
 $auth
 YAML
-  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  # The access log is docker-registry's stdout; errors go to its stderr.
+  if [ "${REGISTRY_ACCESS_LOG:-}" = yes ]; then
+    docker-registry serve "$dir/config.yml" >"$dir/access.log" 2>"$dir/log" &
+  else
+    docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  fi
   local pid=$!
+  REGISTRY_PID=$pid
   at_exit "kill $pid; wait $pid 2>/dev/null"
   REGISTRY=127.0.0.1:$port
   local i
