@@ -48,7 +48,7 @@ struct Unlinker {
 }  // namespace
 
 registry::BlobPush relay_blob(registry::RegistryClient& to, const std::string& repository,
-                              const registry::Descriptor& d, const std::string& scratch_file, const BlobFetch& fetch) {
+                              const Descriptor& d, const std::string& scratch_file, const BlobFetch& fetch) {
   UniqueFd wfd(::open(scratch_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!wfd) throw sys_error("creating " + scratch_file);
   Unlinker unlinker{scratch_file};

@@ -20,6 +20,6 @@ using BlobFetch = std::function<void(const registry::BodySink& sink)>;
 // Uploads `d` to `repository` of `to` while `fetch` downloads it into
 // `scratch_file` (created, and removed at the end).
 registry::BlobPush relay_blob(registry::RegistryClient& to, const std::string& repository,
-                              const registry::Descriptor& d, const std::string& scratch_file, const BlobFetch& fetch);
+                              const Descriptor& d, const std::string& scratch_file, const BlobFetch& fetch);
 
 }  // namespace slipway::copy

@@ -39,7 +39,7 @@ TEST_CASE("relay_blob copies a blob between two registries while it downloads") 
   registry::RegistryClient from(a.host(), plain(a, b)), to(b.host(), plain(a, b));
   auto blob = registry::BlobSource::from_string(payload());
   from.push_blob("src", blob);
-  registry::Descriptor d;
+  Descriptor d;
   d.digest = blob.digest;
   d.size = static_cast<int64_t>(blob.size);
   slipway::testing::TempDir dir;
@@ -59,7 +59,7 @@ TEST_CASE("relay_blob fails, and uploads nothing, when the download goes wrong")
   RegistryServer a({}), b({});
   registry::RegistryClient to(b.host(), plain(a, b));
   std::string data = payload();
-  registry::Descriptor d;
+  Descriptor d;
   d.digest = sha256_of(data);
   d.size = static_cast<int64_t>(data.size());
   slipway::testing::TempDir dir;

@@ -51,18 +51,18 @@ class CopySource {
   // What SRC names: an image manifest or an index.
   virtual RawManifest top() = 0;
   // A manifest an index refers to.
-  virtual RawManifest manifest(const registry::Descriptor& d) = 0;
+  virtual RawManifest manifest(const Descriptor& d) = 0;
   // A file holding the verified blob: where it already is, or fetched into
   // store() first. Safe to call from several threads for different blobs.
-  virtual std::string blob_file(const registry::Descriptor& d) = 0;
+  virtual std::string blob_file(const Descriptor& d) = 0;
   // The store blob_file() puts blobs in (a docker-archive is written from it).
   virtual const ContentStore& store() = 0;
   // Streams the blob into `w`; the caller commits (which verifies it).
-  virtual void stream_blob(const registry::Descriptor& d, ContentStore::Writer& w);
+  virtual void stream_blob(const Descriptor& d, ContentStore::Writer& w);
   // A registry SRC streams each blob into `sink`, verified as it ends;
   // false when SRC is local (then blob_file() is the way).
   virtual bool can_fetch() const { return false; }
-  virtual void fetch(const registry::Descriptor& d, const registry::BodySink& sink);
+  virtual void fetch(const Descriptor& d, const registry::BodySink& sink);
   // For cross-repository mounts: SRC's registry and repository ("" when
   // SRC is not in a registry).
   virtual std::string registry_host() const { return ""; }

@@ -223,7 +223,7 @@ CopyResult run(const Location& src, const Location& dst, const CopyOptions& o) {
     } else {
       Platform want = o.platform ? *o.platform : host_platform();
       const Index index = parse_index(top.bytes);
-      const Descriptor pick = registry::select_platform(index, want);
+      const Descriptor pick = select_platform(index, want);
       top = source->manifest(pick);
       if (is_index_media_type(top.media_type)) throw Error(pick.digest.str() + " is a nested index");
       note(o, "picked " + (pick.platform ? pick.platform->str() : want.str()) + " " + short_digest(top.digest));

@@ -136,6 +136,29 @@ std::string sniff_media_type(std::string_view text) {
   return str_or(j, "mediaType");
 }
 
+const Descriptor& select_platform(const Index& index, const Platform& want) {
+  const Descriptor* loose = nullptr;
+  Platform w = normalize_platform(want);
+  for (const auto& d : index.manifests) {
+    if (!d.platform) continue;
+    Platform have = normalize_platform(*d.platform);
+    if (!platform_matches(w, have)) continue;
+    if (have.variant == w.variant) return d;
+    if (!loose) loose = &d;
+  }
+  if (loose) return *loose;
+  std::string available;
+  for (const auto& d : index.manifests) {
+    if (!d.platform) continue;
+    // Attestation manifests (BuildKit) carry unknown/unknown; not images.
+    if (d.platform->os == "unknown") continue;
+    if (!available.empty()) available += ", ";
+    available += d.platform->str();
+  }
+  throw Error("no image for platform " + want.str() + " in the index; available: " +
+              (available.empty() ? "none" : available));
+}
+
 Descriptor describe_json(const std::string& media_type, const std::string& bytes) {
   Descriptor d;
   d.media_type = media_type;

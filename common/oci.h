@@ -84,6 +84,10 @@ std::string index_json(const Index& i);
 // The media type a manifest or index claims; "" when absent (old Docker JSON).
 std::string sniff_media_type(std::string_view text);
 
+// The entry of `index` for `want` (platform_matches), preferring an exact
+// variant match. Throws Error listing the available platforms when none fits.
+const Descriptor& select_platform(const Index& index, const Platform& want);
+
 // A descriptor for canonical JSON bytes.
 Descriptor describe_json(const std::string& media_type, const std::string& bytes);
 

@@ -86,3 +86,22 @@ TEST_CASE("oci: malformed documents are refused with a reason") {
   CHECK(is_manifest_media_type(media::kDockerManifest));
   CHECK(sniff_media_type(R"({"schemaVersion":2})").empty());
 }
+
+TEST_CASE("platform selection prefers exact variants and lists what exists") {
+  Index i;
+  i.media_type = media::kOciIndex;
+  auto add = [&](Platform p, char c) {
+    i.manifests.push_back(Descriptor{media::kOciManifest, Digest::parse("sha256:" + std::string(64, c)), 1, p, {}, {}, {}});
+  };
+  add({"linux", "amd64", "", ""}, '1');
+  add({"linux", "arm", "v6", ""}, '2');
+  add({"linux", "arm", "v7", ""}, '3');
+  add({"linux", "arm64", "", ""}, '4');
+  add({"unknown", "unknown", "", ""}, '5');
+  CHECK(select_platform(i, parse_platform("linux/arm/v7")).digest.hex[0] == '3');
+  CHECK(select_platform(i, parse_platform("linux/arm64/v8")).digest.hex[0] == '4');
+  CHECK(select_platform(i, parse_platform("linux/x86_64")).digest.hex[0] == '1');
+  CHECK_THROWS_WITH(select_platform(i, parse_platform("windows/amd64")),
+                    Catch::Equals("no image for platform windows/amd64 in the index; available: linux/amd64, "
+                                  "linux/arm/v6, linux/arm/v7, linux/arm64"));
+}

@@ -161,16 +161,7 @@ OciLayout::Resolved OciLayout::resolve(const std::string& tag, const std::option
     if (bytes.size() != uint64_t(d.size)) throw Error("blob " + d.digest.str() + " has the wrong size");
     std::string mt = d.media_type.empty() ? sniff_media_type(bytes) : d.media_type;
     if (is_index_media_type(mt)) {
-      Index sub = parse_index(bytes);
-      std::optional<Descriptor> pick;
-      for (auto& m : sub.manifests) {
-        if (m.platform && platform_matches(want, *m.platform)) {
-          pick = m;
-          break;
-        }
-      }
-      if (!pick) throw Error("no image for platform " + want.str() + " under " + d.digest.str());
-      d = *pick;
+      d = select_platform(parse_index(bytes), want);
       continue;
     }
     Resolved r;

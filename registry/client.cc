@@ -236,7 +236,7 @@ FetchedManifest RegistryClient::get_image_manifest(const std::string& repository
                                                    const Platform& platform) {
   FetchedManifest top = get_manifest(repository, reference);
   if (!is_index_media_type(top.media_type)) return top;
-  ImageIndex index = parse_index(top.body);
+  Index index = parse_index(top.body);
   const Descriptor* chosen = nullptr;
   try {
     chosen = &select_platform(index, platform);

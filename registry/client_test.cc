@@ -38,11 +38,11 @@ std::string pull(RegistryClient& c, const std::string& repo, const Digest& d, in
   return out;
 }
 
-ImageManifest tiny_manifest(const BlobSource& config, const BlobSource& layer) {
-  ImageManifest m;
-  m.media_type = media_type::kOciManifest;
-  m.config = Descriptor{media_type::kOciConfig, config.digest, static_cast<int64_t>(config.size), {}, {}, {}, {}};
-  m.layers.push_back(Descriptor{media_type::kOciLayerGzip, layer.digest, static_cast<int64_t>(layer.size), {}, {}, {}, {}});
+Manifest tiny_manifest(const BlobSource& config, const BlobSource& layer) {
+  Manifest m;
+  m.media_type = media::kOciManifest;
+  m.config = Descriptor{media::kOciConfig, config.digest, static_cast<int64_t>(config.size), {}, {}, {}, {}};
+  m.layers.push_back(Descriptor{media::kOciLayerGzip, layer.digest, static_cast<int64_t>(layer.size), {}, {}, {}, {}});
   return m;
 }
 
@@ -136,13 +136,13 @@ TEST_CASE("manifests: push to a tag, verify with HEAD, pull back by tag and dige
   c.push_blob("img/a", config);
   c.push_blob("img/a", layer);
   std::string body = manifest_json(tiny_manifest(config, layer));
-  Digest d = c.put_manifest("img/a", "v1", media_type::kOciManifest, body);
+  Digest d = c.put_manifest("img/a", "v1", media::kOciManifest, body);
   CHECK(d == sha256_of(body));
 
   auto head = c.head_manifest("img/a", "v1");
   REQUIRE(head);
   CHECK(head->digest == d);
-  CHECK(head->media_type == media_type::kOciManifest);
+  CHECK(head->media_type == media::kOciManifest);
   CHECK_FALSE(c.head_manifest("img/a", "nosuchtag"));
 
   FetchedManifest by_tag = c.get_manifest("img/a", "v1");
@@ -150,21 +150,21 @@ TEST_CASE("manifests: push to a tag, verify with HEAD, pull back by tag and dige
   CHECK(by_tag.digest == d);
   FetchedManifest by_digest = c.get_manifest("img/a", d.str());
   CHECK(by_digest.body == body);
-  ImageManifest parsed = parse_manifest(by_digest.body);
+  Manifest parsed = parse_manifest(by_digest.body);
   CHECK(c.get_blob_bytes("img/a", parsed.config.digest) == R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})");
 
   // A manifest whose blobs are missing is refused by the registry.
   BlobSource ghost = BlobSource::from_string("ghost");
   std::string bad = manifest_json(tiny_manifest(config, ghost));
-  CHECK_THROWS_WITH(c.put_manifest("img/a", "bad", media_type::kOciManifest, bad),
+  CHECK_THROWS_WITH(c.put_manifest("img/a", "bad", media::kOciManifest, bad),
                     Catch::Contains("MANIFEST_BLOB_UNKNOWN"));
 }
 
 TEST_CASE("an index selects the platform, and says which exist when none match") {
   RegistryServer server({});
   RegistryClient c(server.host(), plain_options(server), anonymous());
-  ImageIndex index;
-  index.media_type = media_type::kOciIndex;
+  Index index;
+  index.media_type = media::kOciIndex;
   std::vector<Digest> digests;
   for (const char* arch : {"amd64", "arm64"}) {
     BlobSource config = BlobSource::from_string(std::string(R"({"architecture":")") + arch + R"(","os":"linux"})");
@@ -172,14 +172,14 @@ TEST_CASE("an index selects the platform, and says which exist when none match")
     c.push_blob("multi/x", config);
     c.push_blob("multi/x", layer);
     std::string body = manifest_json(tiny_manifest(config, layer));
-    Digest d = c.put_manifest("multi/x", "", media_type::kOciManifest, body);
+    Digest d = c.put_manifest("multi/x", "", media::kOciManifest, body);
     digests.push_back(d);
-    Descriptor desc{media_type::kOciManifest, d, static_cast<int64_t>(body.size()), Platform{"linux", arch, "", ""}, {}, {}, {}};
+    Descriptor desc{media::kOciManifest, d, static_cast<int64_t>(body.size()), Platform{"linux", arch, "", ""}, {}, {}, {}};
     index.manifests.push_back(desc);
   }
   std::string body = index_json(index);
-  c.put_manifest("multi/x", "latest", media_type::kOciIndex, body);
-  CHECK(c.get_manifest("multi/x", "latest").media_type == media_type::kOciIndex);
+  c.put_manifest("multi/x", "latest", media::kOciIndex, body);
+  CHECK(c.get_manifest("multi/x", "latest").media_type == media::kOciIndex);
   CHECK(c.get_image_manifest("multi/x", "latest", parse_platform("linux/arm64")).digest == digests[1]);
   CHECK(c.get_image_manifest("multi/x", "latest", parse_platform("linux/amd64")).digest == digests[0]);
   CHECK_THROWS_WITH(c.get_image_manifest("multi/x", "latest", parse_platform("linux/s390x")),
@@ -208,7 +208,7 @@ TEST_CASE("mirrors serve pulls first; a dead or empty mirror falls back to the r
   BlobSource layer = BlobSource::from_string("layer in the mirror only");
   direct_mirror.push_blob("lib/x", config);
   direct_mirror.push_blob("lib/x", layer);
-  Digest d = direct_mirror.put_manifest("lib/x", "v1", media_type::kOciManifest, manifest_json(tiny_manifest(config, layer)));
+  Digest d = direct_mirror.put_manifest("lib/x", "v1", media::kOciManifest, manifest_json(tiny_manifest(config, layer)));
 
   std::string dead = "127.0.0.1:" + std::to_string(slipway::testing::free_port());
   o.insecure_hosts.insert(dead);

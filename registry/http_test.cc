@@ -80,7 +80,7 @@ TEST_CASE("5xx and 429 are retried, honouring Retry-After; 4xx is not") {
   o.retry_max_delay = std::chrono::milliseconds(2000);
   RegistryClient c(host_of(reg), o, user("u", "p"));
   auto start = std::chrono::steady_clock::now();
-  CHECK(c.get_manifest("flaky", "v1").media_type == media_type::kOciManifest);
+  CHECK(c.get_manifest("flaky", "v1").media_type == media::kOciManifest);
   CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(900));
   CHECK(calls == 3);
 

@@ -44,11 +44,11 @@ TEST_CASE("skopeo reads and copies an image we pushed, and we pull one skopeo pu
   BlobSource layer_blob = BlobSource::from_file(dir / "layer.tar.gz", layer_digest, layer_size);
   c.push_blob("interop/hello", layer_blob);
   c.push_blob("interop/hello", config_blob);
-  ImageManifest m;
-  m.media_type = media_type::kDockerManifest;
-  m.config = Descriptor{media_type::kDockerConfig, config_blob.digest, static_cast<int64_t>(config_blob.size), {}, {}, {}, {}};
-  m.layers.push_back(Descriptor{media_type::kDockerLayerGzip, layer_digest, static_cast<int64_t>(layer_size), {}, {}, {}, {}});
-  Digest manifest_digest = c.put_manifest("interop/hello", "v1", media_type::kDockerManifest, manifest_json(m));
+  Manifest m;
+  m.media_type = media::kDockerManifest;
+  m.config = Descriptor{media::kDockerConfig, config_blob.digest, static_cast<int64_t>(config_blob.size), {}, {}, {}, {}};
+  m.layers.push_back(Descriptor{media::kDockerLayerGzip, layer_digest, static_cast<int64_t>(layer_size), {}, {}, {}, {}});
+  Digest manifest_digest = c.put_manifest("interop/hello", "v1", media::kDockerManifest, manifest_json(m));
 
   const std::string ref = "docker://" + server.host() + "/interop/hello:v1";
   auto inspect = nlohmann::json::parse(run("skopeo --insecure-policy inspect --tls-verify=false " + ref));
@@ -64,8 +64,8 @@ TEST_CASE("skopeo reads and copies an image we pushed, and we pull one skopeo pu
   run("skopeo --insecure-policy copy -q --dest-tls-verify=false --format oci oci:" + (dir / "oci") + ":v1 docker://" +
       server.host() + "/interop/copied:v2 2>&1");
   FetchedManifest pulled = c.get_image_manifest("interop/copied", "v2", parse_platform("linux/arm64"));
-  CHECK(pulled.media_type == media_type::kOciManifest);
-  ImageManifest pm = parse_manifest(pulled.body);
+  CHECK(pulled.media_type == media::kOciManifest);
+  Manifest pm = parse_manifest(pulled.body);
   REQUIRE(pm.layers.size() == 1);
   std::string layer;
   c.get_blob("interop/copied", pm.layers[0].digest, [&](const char* p, size_t n) { layer.append(p, n); },

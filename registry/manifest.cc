@@ -9,8 +9,8 @@ namespace slipway::registry {
 using nlohmann::json;
 
 std::string manifest_accept_header() {
-  return std::string(media_type::kOciIndex) + ", " + media_type::kOciManifest + ", " +
-         media_type::kDockerManifestList + ", " + media_type::kDockerManifest;
+  return std::string(media::kOciIndex) + ", " + media::kOciManifest + ", " +
+         media::kDockerManifestList + ", " + media::kDockerManifest;
 }
 
 namespace {
@@ -40,32 +40,9 @@ std::string detect_manifest_media_type(std::string_view body, std::string_view c
   if (is_index_media_type(mt) || is_manifest_media_type(mt)) return mt;
   if (!mt.empty()) throw Error("unsupported manifest media type " + mt);
   // OCI allows mediaType to be absent: tell by shape.
-  if (j.contains("manifests")) return media_type::kOciIndex;
-  if (j.contains("config") && j.contains("layers")) return media_type::kOciManifest;
+  if (j.contains("manifests")) return media::kOciIndex;
+  if (j.contains("config") && j.contains("layers")) return media::kOciManifest;
   throw Error("response is neither an image manifest nor an index");
-}
-
-const Descriptor& select_platform(const ImageIndex& index, const Platform& want) {
-  const Descriptor* loose = nullptr;
-  Platform w = normalize_platform(want);
-  for (const auto& d : index.manifests) {
-    if (!d.platform) continue;
-    Platform have = normalize_platform(*d.platform);
-    if (!platform_matches(w, have)) continue;
-    if (have.variant == w.variant) return d;
-    if (!loose) loose = &d;
-  }
-  if (loose) return *loose;
-  std::string available;
-  for (const auto& d : index.manifests) {
-    if (!d.platform) continue;
-    // Attestation manifests (BuildKit) carry unknown/unknown; not images.
-    if (d.platform->os == "unknown") continue;
-    if (!available.empty()) available += ", ";
-    available += d.platform->str();
-  }
-  throw Error("no image for platform " + want.str() + " in the index; available: " +
-              (available.empty() ? "none" : available));
 }
 
 }  // namespace slipway::registry

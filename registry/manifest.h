@@ -1,7 +1,7 @@
 #pragma once
 // What the registry protocol adds to the OCI types of common/oci.h: the
-// Accept header for manifests, telling a manifest from an index by its bytes,
-// and platform selection from an index.
+// Accept header for manifests and telling a manifest from an index by its
+// bytes.
 #include <string>
 #include <string_view>
 
@@ -9,11 +9,6 @@
 #include "common/platform.h"
 
 namespace slipway::registry {
-
-namespace media_type = slipway::media;
-using slipway::Descriptor;
-using ImageManifest = slipway::Manifest;
-using ImageIndex = slipway::Index;
 
 // The Accept header for manifest requests: every type we can read.
 std::string manifest_accept_header();
@@ -23,9 +18,5 @@ std::string manifest_accept_header();
 // its shape. Throws Error for schema 1 and for anything that is not a
 // manifest or index.
 std::string detect_manifest_media_type(std::string_view body, std::string_view content_type);
-
-// The entry of `index` for `want` (platform_matches), preferring an exact
-// variant match. Throws Error listing the available platforms when none fits.
-const Descriptor& select_platform(const ImageIndex& index, const Platform& want);
 
 }  // namespace slipway::registry
