@@ -90,14 +90,9 @@ std::string RegistryClient::start_upload(const std::string& repository, const Di
 bool RegistryClient::mount_blob(const std::string& repository, const Digest& digest, const std::string& from) {
   bool mounted = false;
   std::optional<std::string> session = try_mount(repository, digest, from, &mounted);
-  if (session) {
-    // The registry opened an upload instead; cancel it rather than leave it
-    // to expire.
-    HttpRequest del;
-    del.method = "DELETE";
-    del.url = *session;
-    send(del, {repository_scope(repository, "pull,push")}, where("cancelling upload to", repository));
-  }
+  // The registry opened an upload instead; cancel it rather than leave it
+  // to expire.
+  if (session) cancel_upload(repository, *session);
   return mounted;
 }
 
