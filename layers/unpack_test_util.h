@@ -91,10 +91,24 @@ inline la_ssize_t append_cb(archive*, void* out, const void* buf, size_t n) {
 
 // A pax tar of `entries` (format_code: ARCHIVE_FORMAT_TAR_PAX_RESTRICTED,
 // ARCHIVE_FORMAT_TAR_GNUTAR, ARCHIVE_FORMAT_ZIP, ...).
+// Each format by its own setter: archive_write_set_format(code) would link
+// every writer libarchive has, xar's libxml2 with it (CMakeLists.txt).
+inline void set_write_format(archive* a, int format_code) {
+  switch (format_code) {
+    case ARCHIVE_FORMAT_TAR_PAX_RESTRICTED: archive_write_set_format_pax_restricted(a); break;
+    case ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE: archive_write_set_format_pax(a); break;
+    case ARCHIVE_FORMAT_TAR_GNUTAR: archive_write_set_format_gnutar(a); break;
+    case ARCHIVE_FORMAT_TAR_USTAR: archive_write_set_format_ustar(a); break;
+    case ARCHIVE_FORMAT_CPIO_POSIX: archive_write_set_format_cpio(a); break;
+    case ARCHIVE_FORMAT_ZIP: archive_write_set_format_zip(a); break;
+    default: throw std::runtime_error("make_tar: add format " + std::to_string(format_code));
+  }
+}
+
 inline std::string make_tar(const std::vector<TarEntry>& entries, int format_code = ARCHIVE_FORMAT_TAR_PAX_RESTRICTED) {
   std::string out;
   archive* a = archive_write_new();
-  archive_write_set_format(a, format_code);
+  set_write_format(a, format_code);
   archive_write_set_bytes_per_block(a, 0);
   if (archive_write_open2(a, &out, nullptr, append_cb, nullptr, nullptr) != ARCHIVE_OK) {
     throw std::runtime_error(archive_error_string(a));
