@@ -59,12 +59,21 @@ void mkdirs(const std::string& path, mode_t mode) {
 // The builder's own mounts (stage views) live in a private mount namespace
 // and vanish with the process, however it ends. --isolation chroot mounts
 // nothing (a pod refuses it), except /proc where it is allowed after all.
-void enter_private_mount_namespace(bool required) {
+// Returns whether the namespace is private; without `required` a failure
+// means "mount nothing".
+bool enter_private_mount_namespace(bool required) {
   if (unshare(CLONE_NEWNS) != 0) {
-    if (!required) return;
+    if (!required) return false;
     throw sys_error("unshare(CLONE_NEWNS) for the builder's mounts");
   }
-  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) throw sys_error("making mounts private");
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    // EINVAL: our / is not a mount point, as when slipway itself runs
+    // chrooted. The new namespace then still shares mount events with the
+    // one we came from, so a mount here would appear there too.
+    if (!required) return false;
+    throw sys_error("making mounts private");
+  }
+  return true;
 }
 
 // Which stages the target needs, in Dockerfile order: the target, the
@@ -148,7 +157,7 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
   TempDir work(state_dir + "/tmp", "build-");
   set_interrupt_cleanup_dir(work.path());
   const bool chroot = options.isolation == Isolation::kChroot;
-  enter_private_mount_namespace(!chroot);
+  const bool private_mounts = enter_private_mount_namespace(!chroot);
 
   // tar://FILE and tar://- (stdin): the context arrives as a tarball
   // (plain, gzip or zstd) and is unpacked, safely, into the scratch dir.
@@ -184,6 +193,7 @@ BuildResult run_build(const BuildOptions& options, Progress& progress, bool user
   env.single_id = single_id;
   env.context = &context;
   env.single_snapshot = options.single_snapshot;
+  env.private_mounts = private_mounts;
   if (options.snapshot_mode != "copy" && !options.single_snapshot && !chroot) {
     std::string why = overlay_unavailable(work.path(), userns);
     if (!why.empty() && options.snapshot_mode == "overlay") {

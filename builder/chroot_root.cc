@@ -189,7 +189,7 @@ void ChrootRoot::make_dev(const std::string& target) {
   }
 }
 
-void ChrootRoot::make_proc() {
+void ChrootRoot::make_proc(bool may_mount) {
   std::string name;
   UniqueFd parent = parent_of("/proc", &name);
   if (!parent) throw Error("cannot set up /proc in the image: not a directory");
@@ -197,7 +197,10 @@ void ChrootRoot::make_proc() {
   if (mkdirat(s.parent.get(), name.c_str(), 0555) != 0) throw sys_error("mkdir /proc");
   // Only real root on a host gets here with mount working; a pod refuses it.
   std::string at = path_of(s.parent.get(), name);
-  if (mount("proc", at.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0) {
+  if (!may_mount) {
+    warnings_.push_back("RUN steps see an empty /proc: slipway has no private mount namespace to mount it in "
+                        "(it runs chrooted, or unshare is refused); see docs/isolation.md");
+  } else if (mount("proc", at.c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0) {
     s.mounted = true;
     proc_mounted_ = true;
   } else {
@@ -272,7 +275,7 @@ void ChrootRoot::ensure_tmp() {
 void ChrootRoot::setup(const RunSpec& spec) {
   remember_times(root_.get());
   make_dev("/dev");
-  make_proc();
+  make_proc(spec.may_mount);
   ensure_tmp();
   for (const auto& b : spec.binds) {
     if (b.is_file) bind_file(b);

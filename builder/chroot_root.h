@@ -78,7 +78,7 @@ class ChrootRoot {
   void remember_times(int dir_fd);
   Swap& swap_out(UniqueFd parent, const std::string& name, const std::string& target);
   void make_dev(const std::string& target);
-  void make_proc();
+  void make_proc(bool may_mount);
   void bind_file(const BindMount& b);
   void bind_dir(const BindMount& b);
   void empty_dir(const std::string& target, mode_t mode);

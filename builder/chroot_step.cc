@@ -11,6 +11,7 @@ namespace slipway::build {
 std::optional<LayerResult> run_in_chroot(StageState& st, BuildEnv& env, sandbox::RunSpec& spec,
                                          const std::string& loc) {
   const std::string root = st.layer_dirs.at(0);
+  spec.may_mount = env.private_mounts;
   sandbox::ChrootRoot dressed(root, spec, env.work_dir);
   for (const auto& w : dressed.take_warnings()) env.progress.warn(w);
   DiffOptions diff;

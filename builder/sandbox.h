@@ -66,6 +66,9 @@ struct RunSpec {
   // --isolation chroot: no namespaces and no mounts; `rootfs` is a plain
   // dir already dressed by ChrootRoot (chroot_root.h). See chroot_runner.h.
   bool chroot = false;
+  // chroot: whether ChrootRoot may mount proc (only in the builder's private
+  // mount namespace, so nothing leaks to the host's).
+  bool may_mount = true;
 };
 
 // Paths made inside the root only to serve as mount points (for example

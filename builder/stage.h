@@ -59,6 +59,9 @@ struct BuildEnv {
   bool copy_mode = false;
   // --single-snapshot: copy mode, and one layer per stage, diffed at its end.
   bool single_snapshot = false;
+  // Whether the builder is in a private mount namespace of its own, so what
+  // it mounts (a chrooted step's /proc) cannot show up on the host.
+  bool private_mounts = true;
   // --cache: brings a cache hit's layer blob into `store` (outputs call it
   // for blobs they must read); empty without a cache.
   std::function<void(const Descriptor&)> fetch_blob = nullptr;

@@ -220,6 +220,21 @@ skopeo copy -q --src-tls-verify=false --src-creds 'ci-user:s3cret pass' \
 unpack_image "$TEST_TMP/k8s" x "$TEST_TMP/k8s-unpacked"
 [ "$(cat "$TEST_TMP/k8s-unpacked/rootfs/www/built.txt")" = "built in busybox" ] || fail "the Job's RUN step, chrooted"
 
+# Root in a plain chroot (a schroot-style job: /proc mounted, but the root dir
+# is not a mount point, so no mount namespace can be made private): auto picks
+# chroot, and RUN steps work without the builder mounting anything.
+cp -r "$(base_image)" "$rel/base"
+mkdir -p "$rel/plain-ctx" && printf 'FROM base\nRUN echo plain > /plain.txt\n' >"$rel/plain-ctx/Dockerfile"
+rm -rf "$rel/state" && mkdir -p "$rel/state"
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin unshare -m --propagation private /bin/bash -c \
+  'mount -t proc proc "$1/proc" && exec env -i "${@:2}"' - "$rel" "${rel_env[@]}" "$chroot" "$rel" /slipway/bin/slipway \
+  build --context /plain-ctx --build-context base=oci-layout:///base:latest --no-push --oci-layout-path /plain-out \
+  >"$TEST_TMP/plain.log" 2>&1 || fail "root in a plain chroot: $(cat "$TEST_TMP/plain.log")"
+expect_contains "$(cat "$TEST_TMP/plain.log")" "isolation: chroot"
+expect_contains "$(cat "$TEST_TMP/plain.log")" "no private mount namespace"
+unpack_image "$rel/plain-out" latest "$TEST_TMP/plain-unpacked"
+[ "$(cat "$TEST_TMP/plain-unpacked/rootfs/plain.txt")" = plain ] || fail "the plain chroot's RUN step"
+
 # The rootless Job's container: uid 1000 in the release image's own root,
 # with a user namespace for RUN. pivot_root, not chroot: the kernel refuses
 # a user namespace to a chrooted process. The host's setpriv drops to 1000
