@@ -12,6 +12,7 @@
 #include "builder/registry_flags.h"
 #include "builder/userns.h"
 #include "common/error.h"
+#include "common/proc.h"
 #include "dockerfile_parser/parser.h"
 
 namespace slipway::cli {
@@ -161,6 +162,7 @@ int cmd_build(const Args& args) {
     }
   }
 
+  require_proc();
   using sandbox::NamespaceState;
   auto state = sandbox::namespace_state();
   constexpr const char* kWhyEnv = "_SLIPWAY_ISOLATION_WHY";

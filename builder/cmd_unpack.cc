@@ -10,6 +10,7 @@
 #include "builder/flags.h"
 #include "builder/registry_flags.h"
 #include "common/error.h"
+#include "common/proc.h"
 #include "common/temp_dir.h"
 #include "layers/docker_archive.h"
 #include "layers/oci_layout.h"
@@ -34,6 +35,7 @@ int cmd_unpack(const Args& args) {
     return 0;
   }
   if (pos.size() != 2) throw usage_error("unpack takes SRC and DIR (see 'slipway unpack --help')");
+  require_proc();
   const std::string& src = pos[0];
   const std::string& dir = pos[1];
   Platform platform = platform_text.empty() ? host_platform() : parse_platform(platform_text);
