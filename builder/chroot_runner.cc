@@ -148,10 +148,6 @@ std::vector<pid_t> children_of(pid_t self) {
 // The runner: a child subreaper, so whatever the step leaves behind becomes
 // its child and is killed when the step's main process is done.
 [[noreturn]] void runner(const RunSpec& spec, int report_fd) {
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) fail(report_fd, "PR_SET_CHILD_SUBREAPER", errno);
   pid_t main_pid = fork();
   if (main_pid < 0) fail(report_fd, "fork", errno);
@@ -180,16 +176,7 @@ void kill_running_chroot_step() {
 
 RunResult run_chroot(const RunSpec& spec) {
   if (spec.argv.empty()) throw Error("RUN: empty command");
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) throw sys_error("pipe");
-  UniqueFd rd(fds[0]), wr(fds[1]);
-  pid_t pid = fork();
-  if (pid < 0) throw sys_error("fork");
-  if (pid == 0) {
-    rd.reset();
-    runner(spec, wr.get());
-  }
-  wr.reset();
+  auto [pid, rd] = fork_reporting_child([&spec](int report_fd) { runner(spec, report_fd); });
   g_runner_pid = pid;
   // "P<pgid>" comes first, then "E<message>" if setup fails; EOF means the
   // step exec'd (or died), so the pgid is known while the step runs.

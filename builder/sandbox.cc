@@ -238,21 +238,8 @@ void kill_running_step() {
 RunResult run(const RunSpec& spec) {
   if (spec.argv.empty()) throw Error("RUN: empty command");
   if (spec.chroot) return run_chroot(spec);
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) throw sys_error("pipe");
-  UniqueFd rd(fds[0]), wr(fds[1]);
-
-  pid_t pid = fork();
-  if (pid < 0) throw sys_error("fork");
-  if (pid == 0) {
-    rd.reset();
-    Reporter rep(wr.get());
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // The builder blocks SIGINT/SIGTERM for its signal thread; the step's
-    // processes must get them as any process does.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
+  auto [pid, rd] = fork_reporting_child([&spec](int report_fd) {
+    Reporter rep(report_fd);
     int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
     if (spec.network_none) flags |= CLONE_NEWNET;
     if (unshare(flags) != 0) rep.fail("unshare", errno);
@@ -284,10 +271,8 @@ RunResult run(const RunSpec& spec) {
       while (waitpid(init, &status, 0) < 0 && errno == EINTR) {
       }
     }
-    wr.reset();
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-  }
-  wr.reset();
+  });
   g_step_pid = pid;
   RunResult result;
   std::string error;

@@ -1,9 +1,12 @@
 #include "builder/step_report.h"
 
+#include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include "common/error.h"
@@ -31,15 +34,46 @@ void Reporter::fail(const std::string& what, int err) {
   _exit(126);
 }
 
-void parse_owner(const std::string& text, OwnerMap& out) {
-  auto sp1 = text.find(' '), sp2 = sp1 == std::string::npos ? sp1 : text.find(' ', sp1 + 1);
-  if (sp2 == std::string::npos) return;
-  std::string hex = text.substr(sp2 + 1), path;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    path.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+ReportingChild fork_reporting_child(const std::function<void(int)>& child) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw sys_error("pipe");
+  UniqueFd rd(fds[0]), wr(fds[1]);
+  pid_t pid = fork();
+  if (pid < 0) throw sys_error("fork");
+  if (pid == 0) {
+    rd.reset();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    child(wr.get());
+    _exit(127);  // `child` returned: a bug, but never back into the builder
   }
-  out[path] = {static_cast<uint32_t>(std::stoul(text.substr(0, sp1))),
-               static_cast<uint32_t>(std::stoul(text.substr(sp1 + 1, sp2 - sp1 - 1)))};
+  return {pid, std::move(rd)};
+}
+
+void parse_owner(const std::string& text, OwnerMap& out) {
+  // "<uid> <gid> <hex path>", numbers in full or the record is dropped.
+  auto number = [](const char*& p, const char* end, int base, uint32_t& v) {
+    auto [next, ec] = std::from_chars(p, end, v, base);
+    bool ok = ec == std::errc() && next != p;
+    p = next;
+    return ok;
+  };
+  const char* p = text.data();
+  const char* end = p + text.size();
+  uint32_t uid = 0, gid = 0;
+  if (!number(p, end, 10, uid) || p == end || *p++ != ' ') return;
+  if (!number(p, end, 10, gid) || p == end || *p++ != ' ') return;
+  if ((end - p) % 2 != 0) return;
+  std::string path;
+  for (; p != end; p += 2) {
+    uint32_t byte = 0;
+    const char* q = p;
+    if (!number(q, p + 2, 16, byte) || q != p + 2) return;
+    path.push_back(static_cast<char>(byte));
+  }
+  if (!path.empty()) out[path] = {uid, gid};
 }
 
 void read_report(int fd, const std::function<void(char, const std::string&)>& on_line) {

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "builder/chown_supervisor.h"
+#include "common/fd.h"
 
 namespace slipway::sandbox {
 
@@ -36,6 +37,17 @@ class Reporter {
 
 // Decodes an 'O' record's text into `out`; a malformed record is ignored.
 void parse_owner(const std::string& text, OwnerMap& out);
+
+// Forks the process that sets up and runs a step. The child gets the
+// report pipe's write end, dies with the builder (PDEATHSIG), has the
+// builder's blocked signals unblocked (the step must get SIGINT/SIGTERM as
+// any process does), and runs `child`, which must not return. The parent
+// gets the pid and the read end.
+struct ReportingChild {
+  pid_t pid = -1;
+  UniqueFd report;
+};
+ReportingChild fork_reporting_child(const std::function<void(int report_fd)>& child);
 
 // Reads `fd` to EOF, calling `on_line(tag, text)` for each line as it arrives
 // (so a pgid reported first is known while the step runs). A last line

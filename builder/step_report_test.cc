@@ -59,16 +59,18 @@ TEST_CASE("step report: a last line without its newline is delivered; junk owner
   OwnerMap owners;
   parse_owner("12", owners);
   parse_owner("", owners);
+  parse_owner("a b 2f78", owners);
+  parse_owner("1 2 2f7", owners);
+  parse_owner("1 2 zz", owners);
+  parse_owner("1 2 ", owners);
+  parse_owner("99999999999 2 2f78", owners);
   CHECK(owners.empty());
 }
 
-TEST_CASE("step report: fail reports the errno text and exits 126; exit codes read as a shell's") {
-  auto [rd, wr] = make_pipe();
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) Reporter(wr.get()).fail("mount /proc", EPERM);
-  wr.reset();
-  auto lines = read_all(rd.get());
+TEST_CASE("step report: a forked child's fail reports the errno text and exits 126; exit codes read as a shell's") {
+  auto child = fork_reporting_child([](int fd) { Reporter(fd).fail("mount /proc", EPERM); });
+  pid_t pid = child.pid;
+  auto lines = read_all(child.report.get());
   volatile sig_atomic_t slot = pid;
   CHECK(wait_exit_code(pid, slot) == 126);
   CHECK(slot == 0);

@@ -11,8 +11,7 @@ BASE=$(base_image)
 # A registry with its access log on (one line per request).
 REGISTRY_DIR=$TEST_TMP/reg REGISTRY_ACCESS_LOG=yes start_registry
 REG=$REGISTRY
-skopeo copy --quiet --dest-tls-verify=false "oci:$BASE:latest" "docker://$REG/base/busybox:1" \
-  || fail "skopeo could not seed the registry"
+push_base_image "$REG/base/busybox:1"
 base_layers=$(skopeo inspect --tls-verify=false "docker://$REG/base/busybox:1" |
   python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["Layers"]))')
 [ -n "$base_layers" ] || fail "no base layers"

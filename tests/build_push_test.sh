@@ -5,9 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/registry_fixture/registry.sh"
 start_registry
-BASE=$(base_image)
-skopeo copy --quiet --dest-tls-verify=false "oci:$BASE:latest" "docker://$REGISTRY/base/busybox:1" \
-  || fail "skopeo could not seed the registry"
+push_base_image "$REGISTRY/base/busybox:1"
 
 ctx=$TEST_TMP/ctx
 mkdir -p "$ctx"

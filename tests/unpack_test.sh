@@ -23,7 +23,7 @@ chmod 644 "$TEST_TMP/base.tar"
 diff <(listing "$TEST_TMP/from-archive") <(listing "$TEST_TMP/ours") >/dev/null || fail "docker-archive unpack differs"
 
 start_registry
-skopeo copy --quiet --dest-tls-verify=false "oci:$BASE:latest" "docker://$REGISTRY/busybox:1" || fail "seed registry"
+push_base_image "$REGISTRY/busybox:1"
 "${run[@]}" "$bin" unpack --insecure-registry "$REGISTRY" "$REGISTRY/busybox:1" "$TEST_TMP/from-registry" 2>/dev/null \
   || fail "unpack from a registry"
 diff <(listing "$TEST_TMP/from-registry") <(listing "$TEST_TMP/ours") >/dev/null || fail "registry unpack differs"

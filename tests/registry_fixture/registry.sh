@@ -8,6 +8,8 @@
 #                           REGISTRY_ACCESS_LOG=yes keeps one line per request
 #                           in REGISTRY_DIR/access.log; REGISTRY_PID is the
 #                           server's pid. Needs fail and at_exit (tests/lib.sh).
+#   push_base_image REF     the busybox test base (tests/lib.sh base_image),
+#                           pushed to REF (a plain-HTTP registry) by skopeo.
 #   make_oci_image DIR ARCH [VARIANT]
 #                           a one-layer single-platform OCI layout at DIR
 #                           (tag "latest"), built with tar, gzip and sha256sum.
@@ -66,6 +68,11 @@ YAML
     sleep 0.05
   done
   fail "docker-registry did not start on $REGISTRY: $(cat "$dir/log")"
+}
+
+push_base_image() {
+  skopeo copy --quiet --dest-tls-verify=false "oci:$(base_image):latest" "docker://$1" ||
+    fail "skopeo could not push the base image to $1"
 }
 
 sha256_hex() { sha256sum "$1" | cut -d' ' -f1; }
